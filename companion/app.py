@@ -1,0 +1,133 @@
+"""The composition root: builds every part once, starts them in order and stops them in reverse.
+
+Start: instance lock → database check and migrations → token → writer (and worker) → HTTP server
+on its socket → ``server.json``. Stop: stop accepting (the server drains requests that are still
+waiting for their commit) → the writer commits what is queued and stops applying → readers close →
+``server.json`` removed → lock released. Rows accepted but not applied are applied at next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+from companion import __version__
+from companion.instance import InstanceLock
+from companion.paths import Paths
+from companion.pipeline.derivation import LatestStateDerivation
+from companion.pipeline.worker import Worker
+from companion.pipeline.writer import Writer
+from companion.server import HOST, ServerThread, bind_socket
+from companion.services import Services
+from companion.settings import Settings
+from companion.storage.database import open_database
+from companion.storage.readers import Readers
+from companion.timefmt import format_us, now_us
+from companion.web.app import create_app
+from companion.web.security import load_or_create_token
+
+log = logging.getLogger(__name__)
+
+
+class CompanionApp:
+    """The running application. The tray (or the headless loop) owns the main thread."""
+
+    def __init__(self, settings: Settings, paths: Paths) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.stop_requested = threading.Event()
+        self._lock = InstanceLock(paths.lock_file, paths.server_file)
+        self._services: Services | None = None
+        self._server: ServerThread | None = None
+        self._started: list[str] = []
+
+    @property
+    def services(self) -> Services:
+        assert self._services is not None, "start() first"
+        return self._services
+
+    @property
+    def url(self) -> str:
+        return self.services.base_url
+
+    def start(self) -> None:
+        """Start everything; on failure, stop what had started and raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        self.paths.create()
+        self._lock.acquire()
+        self._started.append("lock")
+        open_database(self.paths.database)
+        token = load_or_create_token(self.paths.token_file)
+        writer = Writer(self.paths.database, Worker(LatestStateDerivation()))
+        writer.start()
+        self._started.append("writer")
+        self._services = Services(
+            settings=self.settings,
+            paths=self.paths,
+            writer=writer,
+            readers=Readers(self.paths.database),
+            token=token,
+            request_quit=self.stop_requested.set,
+        )
+        sock = bind_socket(self.settings.port)
+        self._server = ServerThread(create_app(self._services), sock)
+        self._services.port = self._server.port
+        self._server.start()
+        self._started.append("server")
+        self._lock.publish(
+            {
+                "pid": os.getpid(),
+                "port": self._server.port,
+                "url": self._services.base_url,
+                "version": __version__,
+                "started_at": format_us(now_us()),
+            }
+        )
+        log.info(
+            "companion %s listening on %s (data folder %s)",
+            __version__,
+            self._services.base_url,
+            self.paths.data_dir,
+        )
+
+    def stop(self) -> None:
+        """Stop in order; safe to call twice and after a failed start."""
+        if "server" in self._started and self._server is not None:
+            self._server.stop()
+        if "writer" in self._started and self._services is not None:
+            self._services.writer.stop()
+            self._services.readers.close()
+        if "lock" in self._started:
+            self._lock.unpublish()
+            self._lock.release()
+        if self._started:
+            log.info("companion stopped")
+        self._started.clear()
+
+    def run_headless(self) -> int:
+        """Serve until SIGINT/SIGTERM or a quit request, then stop in order. Returns 0."""
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self.stop_requested.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not self.stop_requested.wait(0.5):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
+        return 0
+
+
+__all__ = ["HOST", "CompanionApp"]

@@ -1,0 +1,132 @@
+"""The ``companion`` command: run the app (default) or one of its maintenance commands.
+
+Exit codes: 0 normal; 1 unexpected failure (or a damaged database); 2 bad usage or configuration,
+or a busy port; 3 another instance owns this data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from companion import __version__
+from companion.errors import AlreadyRunningError, ConfigError, StartupError
+from companion.logs import configure_logging, ensure_std_streams
+from companion.paths import Paths
+from companion.settings import SPECS, Settings, load_settings
+
+log = logging.getLogger("companion")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr if text.startswith("companion: ") else sys.stdout, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="companion",
+        description="A desktop companion for Rocket League: live match data and stats, locally.",
+    )
+    parser.add_argument("--version", action="version", version=f"companion {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep database, token, logs and config.toml in this folder (portable mode)",
+    )
+    parser.add_argument("--no-tray", action="store_true", help="run headless, without a tray icon")
+    settings = parser.add_argument_group("settings (override config.toml and COMPANION_*)")
+    for spec in SPECS:
+        if spec.kind == "bool":
+            settings.add_argument(
+                spec.flag,
+                dest=spec.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=spec.help,
+            )
+        else:
+            settings.add_argument(
+                spec.flag,
+                dest=spec.name,
+                default=None,
+                metavar=spec.name.upper(),
+                help=f"{spec.help} (default {spec.default!r})",
+            )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    database = commands.add_parser("db", help="database maintenance")
+    db_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser(
+        "reset", help="move the database aside as companion.db.broken-<time> and start empty"
+    )
+    return parser
+
+
+def _settings_from(args: argparse.Namespace, paths: Paths) -> Settings:
+    flags: dict[str, Any] = {spec.name: getattr(args, spec.name) for spec in SPECS}
+    return load_settings(paths.config_file, os.environ, flags)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ensure_std_streams()
+    args = build_parser().parse_args(argv)
+    data_dir = args.data_dir
+    if data_dir is None and os.environ.get("COMPANION_DATA_DIR"):
+        data_dir = Path(os.environ["COMPANION_DATA_DIR"])
+    paths = Paths.resolve(data_dir)
+    try:
+        settings = _settings_from(args, paths)
+    except ConfigError as exc:
+        _say(f"companion: configuration error: {exc}")
+        return EXIT_USAGE
+    configure_logging(paths.log_file, settings.log_level)
+    try:
+        if args.command == "db":
+            return _db_reset(paths)
+        return _run(settings, paths, headless=args.no_tray)
+    except AlreadyRunningError as exc:
+        _say(f"companion: {exc}")
+        return EXIT_ALREADY_RUNNING
+    except StartupError as exc:
+        log.error("%s", exc)
+        _say(f"companion: {exc}")
+        return exc.exit_code
+    except Exception:
+        log.exception("companion failed")
+        _say(f"companion: unexpected failure; details in {paths.log_file}")
+        return EXIT_FAILURE
+
+
+def _run(settings: Settings, paths: Paths, headless: bool) -> int:
+    from companion.app import CompanionApp
+
+    app = CompanionApp(settings, paths)
+    app.start()
+    _say(f"companion {__version__} is running at {app.url}/ (data folder: {paths.data_dir})")
+    if not headless:
+        _say("companion: no tray icon in this build yet; running headless (Ctrl+C to quit)")
+    return app.run_headless()
+
+
+def _db_reset(paths: Paths) -> int:
+    from companion.instance import InstanceLock
+    from companion.storage.database import reset_database
+
+    lock = InstanceLock(paths.lock_file, paths.server_file)
+    lock.acquire()
+    try:
+        aside = reset_database(paths.database)
+    finally:
+        lock.release()
+    if aside is None:
+        _say(f"no database at {paths.database}; nothing to reset")
+    else:
+        _say(f"moved {paths.database} aside as {aside}; companion starts empty next time")
+    return EXIT_OK

@@ -1,0 +1,205 @@
+"""Reading an ingest request body: JSON with positions, depth limit, and both envelopes.
+
+Two envelopes are accepted, one event or an array of them:
+
+- companion's own: ``{"source", "stream", "seq", "event", "data", "ts"}``;
+- the game's Stats API message ``{"Event", "Data"}`` (``Data`` an object or a JSON string), with
+  optional lower-case ``source``, ``stream`` and ``seq`` beside it, so a plugin can forward the
+  game's messages unchanged.
+
+Everything wrong with an item is reported (index, field, problem), never only the first thing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from companion.errors import InvalidEventError, InvalidJsonError, TooLargeError
+from companion.model import NewEvent
+from companion.timefmt import parse_timestamp
+
+MAX_DEPTH = 64
+MAX_SEQ = 2**63
+RESERVED_SOURCES = frozenset({"statsapi"})
+_SOURCE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_OURS = frozenset({"source", "stream", "seq", "event", "data", "ts"})
+_GAMES = frozenset({"Event", "Data", "source", "stream", "seq", "ts"})
+_MAX_REPORTED_PROBLEMS = 100
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse ``body``; malformed JSON raises InvalidJsonError with line, column and byte offset."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJsonError(
+            f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            {"line": exc.lineno, "column": exc.colno, "offset": _byte_offset(body, exc.pos)},
+        ) from None
+    if _too_deep(value):
+        offset = _deep_offset(body)
+        line = body.count(b"\n", 0, offset) + 1
+        column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
+        raise InvalidJsonError(
+            f"JSON is nested deeper than {MAX_DEPTH} levels (line {line}, column {column})",
+            {"line": line, "column": column, "offset": offset},
+        )
+    return value
+
+
+def _byte_offset(body: bytes, char_pos: int) -> int:
+    # orjson reports a character position; clients count bytes on the wire.
+    return len(body.decode("utf-8", "replace")[:char_pos].encode("utf-8", "replace"))
+
+
+def _too_deep(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend(
+                (child, depth + 1) for child in item.values() if isinstance(child, dict | list)
+            )
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return False
+
+
+def _deep_offset(body: bytes) -> int:
+    """Byte offset of the bracket that opens level MAX_DEPTH + 1 (the body is valid JSON)."""
+    depth = 0
+    in_string = False
+    escaped = False
+    for offset, byte in enumerate(body):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return offset
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return 0
+
+
+def parse_events(body: bytes, max_batch_items: int) -> list[NewEvent]:
+    """Validate a whole request body and return its events in order, or raise."""
+    value = decode_json(body)
+    items = value if isinstance(value, list) else [value]
+    if len(items) > max_batch_items:
+        raise TooLargeError(
+            f"batch of {len(items)} events is over the limit of {max_batch_items}",
+            {"items": len(items), "max_batch_items": max_batch_items},
+        )
+    events: list[NewEvent] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        event = _read_item(index, item, problems)
+        if event is not None:
+            events.append(event)
+    if problems:
+        shown = problems[:_MAX_REPORTED_PROBLEMS]
+        first = shown[0]
+        where = f"item {first['index']}" + (f", field {first['field']!r}" if first["field"] else "")
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise InvalidEventError(f"invalid event: {where} {first['problem']}{more}", shown)
+    return events
+
+
+def _read_item(index: int, item: Any, problems: list[dict[str, Any]]) -> NewEvent | None:
+    def problem(field: str, text: str) -> None:
+        problems.append({"index": index, "field": field, "problem": text})
+
+    if not isinstance(item, dict):
+        problem("", f"must be a JSON object, not {_json_type(item)}")
+        return None
+    before = len(problems)
+    if "Event" in item:
+        allowed, event_key, data_key, default_source = _GAMES, "Event", "Data", "http"
+    elif "event" in item:
+        allowed, event_key, data_key, default_source = _OURS, "event", "data", None
+    else:
+        problem("event", "is required (companion's envelope) or use the game's 'Event'/'Data'")
+        return None
+    for key in item:
+        if key not in allowed:
+            problem(str(key), "is not a known field of this envelope")
+
+    source = item.get("source", default_source)
+    if source is None:
+        problem("source", "is required: 1-64 characters of A-Z a-z 0-9 . _ -")
+    elif not isinstance(source, str) or not _SOURCE_RE.fullmatch(source):
+        problem("source", "must be 1-64 characters of A-Z a-z 0-9 . _ -")
+    elif source in RESERVED_SOURCES:
+        problem("source", f"{source!r} is reserved for companion's built-in Stats API reader")
+
+    stream = item.get("stream", "default")
+    if not isinstance(stream, str) or not 1 <= len(stream) <= 128:
+        problem("stream", "must be a string of 1-128 characters")
+
+    seq = item.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
+        problem("seq", f"must be an integer, not {_json_type(seq)}")
+    elif seq is not None and not 0 <= seq < MAX_SEQ:
+        problem("seq", "must be from 0 to 2^63 - 1")
+
+    name = item.get(event_key)
+    if not isinstance(name, str) or not 1 <= len(name) <= 64:
+        problem(event_key, "must be a string of 1-64 characters")
+
+    data = item.get(data_key, {})
+    if data_key == "Data" and isinstance(data, str):
+        try:
+            data = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            problem("Data", f"is a string but not valid JSON ({exc.msg})")
+        else:
+            if _too_deep(data):
+                problem("Data", f"is nested deeper than {MAX_DEPTH} levels")
+    if data_key == "Data" and not isinstance(data, dict | str):
+        problem("Data", f"must be an object or a JSON string, not {_json_type(data)}")
+
+    ts_us: int | None = None
+    if item.get("ts") is not None:
+        try:
+            ts_us = parse_timestamp(item["ts"])
+        except ValueError as exc:
+            problem("ts", str(exc))
+
+    if len(problems) > before:
+        return None
+    assert isinstance(source, str) and isinstance(name, str)
+    return NewEvent(
+        source=source,
+        stream=stream,
+        seq=seq,
+        event=name,
+        data=orjson.dumps(data).decode(),
+        ts_us=ts_us,
+    )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

@@ -1,0 +1,44 @@
+"""Plain values that cross layers: an event on its way into the journal, and a journal row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One validated event, ready to be appended to the journal.
+
+    ``data`` is the event's payload already encoded as JSON text, so the writer thread only binds
+    values. ``seq`` None means the event is never de-duplicated.
+    """
+
+    source: str
+    stream: str
+    seq: int | None
+    event: str
+    data: str
+    ts_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One row of the journal as the worker and the read API see it."""
+
+    id: int
+    source: str
+    stream: str
+    seq: int | None
+    event: str
+    data: str
+    received_at_us: int
+    ts_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one append (one request) did: a journal id per item, in order."""
+
+    ids: tuple[int, ...]
+    accepted: int
+    duplicates: int

@@ -1,0 +1,38 @@
+"""What the HTTP layer (and later the tray) works with, built once by the composition root."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from companion import __version__
+from companion.paths import Paths
+from companion.pipeline.writer import Writer
+from companion.settings import Settings
+from companion.storage.readers import Readers
+from companion.timefmt import now_us
+
+
+@dataclass
+class Services:
+    """The running app's parts. ``settings`` is swapped whole, never mutated."""
+
+    settings: Settings
+    paths: Paths
+    writer: Writer
+    readers: Readers
+    token: str
+    port: int = 0
+    version: str = __version__
+    started_at_us: int = field(default_factory=now_us)
+    request_quit: Callable[[], None] = lambda: None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def swap_settings(self, settings: Settings) -> None:
+        with self._lock:
+            self.settings = settings
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
