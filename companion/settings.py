@@ -131,8 +131,12 @@ _FALSE = {"0", "false", "no", "off"}
 def coerce(spec: SettingSpec, raw: Any, where: str) -> Any:
     """Turn ``raw`` (typed from TOML or a flag, or text from the environment) into a value."""
 
+    original = raw
+
     def bad() -> ConfigError:
-        return ConfigError(f"{where}: {raw!r} is not valid for {spec.name}; use {spec.allowed()}")
+        return ConfigError(
+            f"{where}: {original!r} is not valid for {spec.name}; use {spec.allowed()}"
+        )
 
     if spec.kind == "int":
         if isinstance(raw, bool):

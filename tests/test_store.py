@@ -1,0 +1,136 @@
+"""The SQLite file: pragmas, migrations with a backup first, damage detection, reset."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from companion.errors import DatabaseDamagedError
+from companion.model import NewEvent
+from companion.storage import database, journal, schema
+from companion.storage.database import connect, open_database, reset_database
+
+
+def _event(seq: int | None, stream: str = "s") -> NewEvent:
+    return NewEvent("test", stream, seq, "E", '{"n": %d}' % (seq or 0))
+
+
+def test_new_database_is_wal_full_and_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == database.BUSY_TIMEOUT_MS
+    conn.close()
+    assert not list(tmp_path.glob("*.backup-*")), "a fresh database needs no backup"
+
+
+def test_migration_backs_up_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    conn.execute("BEGIN")
+    journal.append(conn, [_event(1)], 1)
+    conn.execute("COMMIT")
+    conn.close()
+    extra = "CREATE TABLE later_feature (x INTEGER)"
+    monkeypatch.setattr(database, "MIGRATIONS", (*schema.MIGRATIONS, extra))
+    monkeypatch.setattr(database, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
+    open_database(path)
+    [backup] = tmp_path.glob("companion.db.backup-v1-*")
+    old = sqlite3.connect(backup)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert old.execute("SELECT count(*) FROM journal").fetchone()[0] == 1
+    old.close()
+    conn = connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION + 1
+    conn.execute("SELECT x FROM later_feature")
+    conn.close()
+
+
+def test_garbage_file_is_reported_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(DatabaseDamagedError) as caught:
+        open_database(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "companion db reset" in message
+    assert "no backup" in message
+    assert path.read_bytes() == b"this is not a database" * 100
+
+
+def test_corrupted_pages_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    conn.execute("BEGIN")
+    journal.append(conn, [_event(n) for n in range(3000)], 1)
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(page * 3, page * 6):  # clobber some b-tree pages in the middle
+        raw[offset] = 0xA5
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DatabaseDamagedError, match="is damaged"):
+        open_database(path)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(DatabaseDamagedError, match="newer companion"):
+        open_database(path)
+
+
+def test_reset_moves_the_file_and_its_wal_aside(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    keep = connect(path)  # keeps the -wal file in place
+    aside = reset_database(path)
+    keep.close()
+    assert aside is not None and aside.name.startswith("companion.db.broken-")
+    assert aside.exists()
+    assert not path.exists()
+    assert reset_database(path) is None
+    open_database(path)
+    assert path.exists()
+
+
+def test_journal_ids_are_never_reused(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    conn.execute("BEGIN")
+    first = journal.append(conn, [_event(1), _event(2)], 1)
+    conn.execute("COMMIT")
+    conn.execute("DELETE FROM journal WHERE id = ?", (first.ids[-1],))
+    conn.execute("BEGIN")
+    later = journal.append(conn, [_event(3)], 1)
+    conn.execute("COMMIT")
+    assert later.ids[0] > first.ids[-1]
+    conn.close()
+
+
+def test_duplicates_get_the_id_of_the_row_they_repeat(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    conn.execute("BEGIN")
+    result = journal.append(conn, [_event(1), _event(1), _event(2), _event(None), _event(None)], 1)
+    conn.execute("COMMIT")
+    assert result.accepted == 4
+    assert result.duplicates == 1
+    assert result.ids[0] == result.ids[1]
+    assert len(set(result.ids)) == 4
+    assert journal.count_pending(conn) == 4
+    conn.close()
