@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 import pytest
-from processes import AppProcess, kill_app, start_app, stop_app
+
+from tests.processes import AppProcess, kill_app, start_app, stop_app
 
 SOURCE = "crash"
 CLIENTS = 6
@@ -72,7 +73,7 @@ class Client(threading.Thread):
         self.rng = rng
         self.stop = stop
         self.acked_now = 0
-        self.cut = False  # ended by a transport error: the server died under this client
+        self.cut: str | None = None  # the transport error that ended it: the server died
         self.problems: list[str] = []
 
     def run(self) -> None:
@@ -96,8 +97,8 @@ class Client(threading.Thread):
         events = [log.envelope(seq) for seq in seqs]
         try:
             response = http.post("/api/v1/events", json=events[0] if single else events)
-        except httpx.TransportError:
-            self.cut = True
+        except httpx.TransportError as exc:
+            self.cut = type(exc).__name__
             return False
         if response.status_code != 202:
             self.problems.append(
@@ -208,8 +209,9 @@ def _check_resend_is_duplicate(
 
 def _load_and_kill(
     app: AppProcess, logs: list[StreamLog], rng: random.Random, round_no: int
-) -> tuple[int, float]:
-    """Run the clients, SIGKILL the app while they post; returns (events acked, load seconds)."""
+) -> tuple[int, float, Counter[str]]:
+    """Run the clients, SIGKILL the app while they post; returns the events acknowledged, the
+    seconds of load and how the clients were cut off (error names)."""
     stop = threading.Event()
     clients = [Client(log, app.base_url, random.Random(rng.getrandbits(64)), stop) for log in logs]
     load_s = rng.uniform(*LOAD_S)
@@ -222,12 +224,17 @@ def _load_and_kill(
         while not all(client.acked_now for client in clients):
             problems = [p for client in clients for p in client.problems]
             assert not problems, problems
-            assert time.monotonic() < deadline, "no event acknowledged: the load never started"
+            assert time.monotonic() < deadline, (
+                "a client had no event acknowledged: the load never started"
+            )
             time.sleep(0.01)
         time.sleep(max(0.0, started + load_s - time.monotonic()))
         loaded_s = time.monotonic() - started
         code = kill_app(app)
         assert code == -9, f"round {round_no}: the app had already exited ({code}):\n{app.output}"
+        # No stop signal: each client posts until the dead server cuts it off.
+        for client in clients:
+            client.join(HTTP_TIMEOUT_S + 5)
     finally:
         stop.set()
         for client in clients:
@@ -235,10 +242,11 @@ def _load_and_kill(
     assert not any(client.is_alive() for client in clients), "a client did not stop"
     problems = [p for client in clients for p in client.problems]
     assert not problems, f"round {round_no}: clients saw errors before the kill: {problems}"
-    assert all(client.cut for client in clients), (
-        f"round {round_no}: the kill did not land while every client was posting"
-    )
-    return sum(client.acked_now for client in clients), loaded_s
+    assert all(client.cut for client in clients), f"round {round_no}: a client was not cut off"
+    cuts = Counter(client.cut or "" for client in clients)
+    # A request the kill cut in flight (not merely refused afterwards): the kill hit under load.
+    assert set(cuts) - {"ConnectError"}, f"round {round_no}: no request was in flight: {cuts}"
+    return sum(client.acked_now for client in clients), loaded_s, cuts
 
 
 def test_kill_9_under_load_loses_no_acknowledged_event(tmp_path: Path) -> None:
@@ -250,7 +258,7 @@ def test_kill_9_under_load_loses_no_acknowledged_event(tmp_path: Path) -> None:
     app = start_app(data_dir)
     try:
         for round_no in range(1, ROUNDS + 1):
-            acked, loaded_s = _load_and_kill(app, logs, rng, round_no)
+            acked, loaded_s, cuts = _load_and_kill(app, logs, rng, round_no)
             assert acked > 0, f"round {round_no}: no event was acknowledged"
 
             app = start_app(data_dir)  # same folder: the OS dropped the lock, server.json is stale
@@ -265,7 +273,8 @@ def test_kill_9_under_load_loses_no_acknowledged_event(tmp_path: Path) -> None:
             total_acked = sum(len(log.acked) for log in logs)
             print(
                 f"round {round_no}: killed after {loaded_s:.2f} s of load, {acked} events "
-                f"acknowledged this round, {total_acked} in all, {len(rows)} journal rows"
+                f"acknowledged this round, {total_acked} in all, {len(rows)} journal rows; "
+                f"clients cut off by {dict(cuts)}"
             )
         code = stop_app(app)
         assert code == 0, f"the app did not stop cleanly ({code}):\n{app.output}"
