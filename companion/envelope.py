@@ -30,8 +30,12 @@ _GAMES = frozenset({"Event", "Data", "source", "stream", "seq", "ts"})
 _MAX_REPORTED_PROBLEMS = 100
 
 
-def decode_json(body: bytes) -> Any:
-    """Parse ``body``; malformed JSON raises InvalidJsonError with line, column and byte offset."""
+def decode_json(body: bytes, check_depth: bool = True) -> Any:
+    """Parse ``body``; malformed JSON raises InvalidJsonError with line, column and byte offset.
+
+    ``check_depth=False`` leaves the depth limit to the caller (``parse_events`` checks it item
+    by item, where it is cheaper).
+    """
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -39,15 +43,19 @@ def decode_json(body: bytes) -> Any:
             f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
             {"line": exc.lineno, "column": exc.colno, "offset": _byte_offset(body, exc.pos)},
         ) from None
-    if _too_deep(value):
-        offset = _deep_offset(body)
-        line = body.count(b"\n", 0, offset) + 1
-        column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
-        raise InvalidJsonError(
-            f"JSON is nested deeper than {MAX_DEPTH} levels (line {line}, column {column})",
-            {"line": line, "column": column, "offset": offset},
-        )
+    if check_depth and _deeper_than(value, MAX_DEPTH):
+        raise too_deep_error(body)
     return value
+
+
+def too_deep_error(body: bytes) -> InvalidJsonError:
+    offset = _deep_offset(body)
+    line = body.count(b"\n", 0, offset) + 1
+    column = offset - (body.rfind(b"\n", 0, offset) + 1) + 1
+    return InvalidJsonError(
+        f"JSON is nested deeper than {MAX_DEPTH} levels (line {line}, column {column})",
+        {"line": line, "column": column, "offset": offset},
+    )
 
 
 def _byte_offset(body: bytes, char_pos: int) -> int:
@@ -55,18 +63,26 @@ def _byte_offset(body: bytes, char_pos: int) -> int:
     return len(body.decode("utf-8", "replace")[:char_pos].encode("utf-8", "replace"))
 
 
-def _too_deep(value: Any) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
+def _deeper_than(value: Any, levels: int) -> bool:
+    """True when ``value`` nests containers more than ``levels`` deep (itself counting as one).
+
+    Recursive on purpose: it stops at ``levels``, so it never recurses far, and a function call
+    per container is cheaper than a work list when most values are scalars.
+    """
+    kind = type(value)
+    if kind is dict:
+        children = value.values()
+    elif kind is list:
+        children = value
+    else:
+        return False
+    if levels <= 0:
+        return True
+    levels -= 1
+    for child in children:
+        child_kind = type(child)
+        if (child_kind is dict or child_kind is list) and _deeper_than(child, levels):
             return True
-        if isinstance(item, dict):
-            stack.extend(
-                (child, depth + 1) for child in item.values() if isinstance(child, dict | list)
-            )
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
     return False
 
 
@@ -96,8 +112,13 @@ def _deep_offset(body: bytes) -> int:
 
 def parse_events(body: bytes, max_batch_items: int) -> list[NewEvent]:
     """Validate a whole request body and return its events in order, or raise."""
-    value = decode_json(body)
-    items = value if isinstance(value, list) else [value]
+    value = decode_json(body, check_depth=False)
+    if type(value) is list:
+        items = value
+        item_levels = MAX_DEPTH - 1  # the array is the first level
+    else:
+        items = [value]
+        item_levels = MAX_DEPTH
     if len(items) > max_batch_items:
         raise TooLargeError(
             f"batch of {len(items)} events is over the limit of {max_batch_items}",
@@ -106,7 +127,11 @@ def parse_events(body: bytes, max_batch_items: int) -> list[NewEvent]:
     events: list[NewEvent] = []
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        event = _read_item(index, item, problems)
+        event = _read_plain_item(item, item_levels - 1)
+        if event is None:
+            if _deeper_than(item, item_levels):
+                raise too_deep_error(body)
+            event = _read_item(index, item, problems)
         if event is not None:
             events.append(event)
     if problems:
@@ -116,6 +141,44 @@ def parse_events(body: bytes, max_batch_items: int) -> list[NewEvent]:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise InvalidEventError(f"invalid event: {where} {first['problem']}{more}", shown)
     return events
+
+
+_checked_sources: set[str] = set()
+
+
+def _read_plain_item(item: Any, data_levels: int) -> NewEvent | None:
+    """The fast path for the common case, companion's envelope without ``ts``.
+
+    Returns None for anything else (or anything wrong, too deep included); ``_read_item`` then
+    checks the item in full and says what is wrong. Both accept exactly the same plain items.
+    """
+    if type(item) is not dict or not item.keys() <= _OURS or "ts" in item:
+        return None
+    source = item.get("source")
+    if type(source) is not str:
+        return None
+    if source not in _checked_sources:
+        if not _SOURCE_RE.fullmatch(source):
+            return None
+        if source in RESERVED_SOURCES:
+            return None
+        if len(_checked_sources) < 1024:
+            _checked_sources.add(source)
+    stream = item.get("stream", "default")
+    if type(stream) is not str or not 0 < len(stream) <= 128:
+        return None
+    seq = item.get("seq")
+    if seq is not None and (type(seq) is not int or not 0 <= seq < MAX_SEQ):
+        return None
+    name = item.get("event")
+    if type(name) is not str or not 0 < len(name) <= 64:
+        return None
+    data = item.get("data", {})
+    text = orjson.dumps(data)
+    # Fewer brackets than levels cannot nest too deep; only then is the walk needed.
+    if text.count(b"[") + text.count(b"{") > data_levels and _deeper_than(data, data_levels):
+        return None
+    return NewEvent(source, stream, seq, name, text.decode())
 
 
 def _read_item(index: int, item: Any, problems: list[dict[str, Any]]) -> NewEvent | None:
@@ -166,7 +229,7 @@ def _read_item(index: int, item: Any, problems: list[dict[str, Any]]) -> NewEven
         except orjson.JSONDecodeError as exc:
             problem("Data", f"is a string but not valid JSON ({exc.msg})")
         else:
-            if _too_deep(data):
+            if _deeper_than(data, MAX_DEPTH):
                 problem("Data", f"is nested deeper than {MAX_DEPTH} levels")
     if data_key == "Data" and not isinstance(data, dict | str):
         problem("Data", f"must be an object or a JSON string, not {_json_type(data)}")

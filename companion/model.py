@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +42,6 @@ class AppendResult:
     ids: tuple[int, ...]
     accepted: int
     duplicates: int
+    # The rows this append created, in id order: the writer hands them to the worker so it need
+    # not read back what it has just written.
+    new_rows: tuple[JournalRow, ...] = field(default=(), repr=False, compare=False)

@@ -174,6 +174,12 @@ def test_dead_letters_are_listed(client: TestClient, services: Services) -> None
             if b"poison" in row.data.encode():
                 raise KeyError("Players")
 
+        def flush(self, conn: sqlite3.Connection, now_us: int) -> None:
+            pass
+
+        def discard(self) -> None:
+            pass
+
     services.writer._worker.derivation = Poisoned()
     post(client, [ev(1), ev(2, poison=True), ev(3)])
     wait_for(lambda: client.get("/api/v1/status").json()["queue_depth"] == 0)

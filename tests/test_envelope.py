@@ -135,3 +135,21 @@ def test_batch_over_the_limit_is_too_large() -> None:
 
 def test_empty_batch_is_no_events() -> None:
     assert events_of([]) == []
+
+
+def test_depth_limit_counts_the_batch_array() -> None:
+    # 64 levels in all: the array, the item, and 62 levels of data.
+    data = "[" * 62 + "]" * 62
+    ok = '[{"source": "x", "event": "E", "data": ' + data + "}]"
+    assert len(parse_events(ok.encode(), 10)) == 1
+    deeper = '[{"source": "x", "event": "E", "data": [' + data + "]}]"
+    with pytest.raises(InvalidJsonError, match="deeper than 64"):
+        parse_events(deeper.encode(), 10)
+    single = '{"source": "x", "event": "E", "data": [' + data + "]}"
+    assert len(parse_events(single.encode(), 10)) == 1
+
+
+def test_deep_wrong_field_is_still_invalid_json() -> None:
+    body = '{"source": ' + "[" * 70 + "]" * 70 + ', "event": "E"}'
+    with pytest.raises(InvalidJsonError):
+        parse_events(body.encode(), 10)

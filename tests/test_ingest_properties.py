@@ -116,3 +116,17 @@ def test_oversized_bodies_are_413_and_store_nothing(
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     assert count_rows(client) == before
+
+
+@settings(max_examples=400, deadline=None)
+@given(item=st.one_of(valid_item(), mistyped_item()))
+def test_fast_and_full_item_checks_agree(item: dict[str, Any]) -> None:
+    from companion.envelope import MAX_DEPTH, _read_item, _read_plain_item
+
+    fast = _read_plain_item(item, MAX_DEPTH - 1)
+    problems: list[dict[str, Any]] = []
+    full = _read_item(0, item, problems)
+    if fast is not None:
+        assert full == fast and not problems
+    else:
+        assert full is None or "ts" in item or "Event" in item

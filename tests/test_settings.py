@@ -74,7 +74,7 @@ def test_config_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"config\.toml: port: True is not valid for port"):
         load_settings(config, {}, {})
     config.write_text("prot = 5\n")
-    with pytest.raises(ConfigError, match="unknown setting 'prot'.*known settings: port"):
+    with pytest.raises(ConfigError, match=r"unknown setting 'prot'.*known settings: port"):
         load_settings(config, {}, {})
     config.write_text("port = [\n")
     with pytest.raises(ConfigError, match="not valid TOML"):

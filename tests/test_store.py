@@ -14,7 +14,7 @@ from companion.storage.database import connect, open_database, reset_database
 
 
 def _event(seq: int | None, stream: str = "s") -> NewEvent:
-    return NewEvent("test", stream, seq, "E", '{"n": %d}' % (seq or 0))
+    return NewEvent("test", stream, seq, "E", f'{{"n": {seq or 0}}}')
 
 
 def test_new_database_is_wal_full_and_migrated(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ class Recording:
 
     def __init__(self) -> None:
         self.seen: list[int] = []
+        self._buffered: list[int] = []
 
     def apply(self, conn: sqlite3.Connection, row: JournalRow, now_us: int) -> None:
         payload = orjson.loads(row.data)
@@ -28,7 +29,14 @@ class Recording:
         if payload.get("disk_full"):
             raise sqlite3.OperationalError("database or disk is full")
         stream_state.put(conn, row, now_us)
-        self.seen.append(row.id)
+        self._buffered.append(row.id)
+
+    def flush(self, conn: sqlite3.Connection, now_us: int) -> None:
+        self.seen += self._buffered
+        self._buffered.clear()
+
+    def discard(self) -> None:
+        self._buffered.clear()
 
 
 def _append(conn: sqlite3.Connection, events: list[NewEvent]) -> list[int]:
@@ -63,7 +71,7 @@ def test_poison_row_goes_to_dead_letters_and_the_batch_goes_on(conn: sqlite3.Con
     recorder = Recording()
     outcome = Worker(recorder).run_once(conn)
     assert (outcome.applied, outcome.dead) == (2, 1)
-    assert recorder.seen[-1] == ids[2]
+    assert recorder.seen == [ids[0], ids[2]]
     [letter] = journal.list_dead_letters(conn, 10)
     assert letter["row"].id == ids[1]
     assert "ValueError: poison event" in letter["error"]

@@ -15,9 +15,18 @@ from companion.storage import stream_state
 
 
 class Derivation(Protocol):
-    """Turns one journal row into changes of the derived tables, through the storage layer."""
+    """Turns journal rows into changes of the derived tables, through the storage layer.
+
+    ``apply`` may buffer its changes in memory; ``flush`` writes them (the worker calls it before
+    every COMMIT and after every single row it retries alone); ``discard`` forgets what was
+    buffered since the last flush, after the worker rolled back.
+    """
 
     def apply(self, conn: sqlite3.Connection, row: JournalRow, now_us: int) -> None: ...
+
+    def flush(self, conn: sqlite3.Connection, now_us: int) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 class LatestStateDerivation:
@@ -25,15 +34,24 @@ class LatestStateDerivation:
 
     Stale never overwrites fresh: a row whose ``seq`` is not above the stored one (a late retry,
     an interleaved older stream) leaves the state as it is. Without ``seq``, journal order decides.
+    Within a batch only the winning row per stream is written.
     """
 
+    def __init__(self) -> None:
+        self._buffer: dict[tuple[str, str], JournalRow] = {}
+
     def apply(self, conn: sqlite3.Connection, row: JournalRow, now_us: int) -> None:
-        current = stream_state.get(conn, row.source, row.stream)
-        if (
-            current is not None
-            and current.seq is not None
-            and row.seq is not None
-            and row.seq <= current.seq
-        ):
+        key = (row.source, row.stream)
+        buffered = self._buffer.get(key)
+        current_seq = buffered.seq if buffered is not None else stream_state.current_seq(conn, *key)
+        if current_seq is not None and row.seq is not None and row.seq <= current_seq:
             return
-        stream_state.put(conn, row, now_us)
+        self._buffer[key] = row
+
+    def flush(self, conn: sqlite3.Connection, now_us: int) -> None:
+        if self._buffer:
+            stream_state.put_many(conn, list(self._buffer.values()), now_us)
+            self._buffer.clear()
+
+    def discard(self) -> None:
+        self._buffer.clear()

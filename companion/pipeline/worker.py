@@ -61,19 +61,29 @@ class Worker:
             self._through = journal.applied_through(conn)
         return self._through
 
-    def run_once(self, conn: sqlite3.Connection) -> ApplyOutcome:
-        """Apply the next batch of rows (up to ``batch_size``); return what was done."""
-        rows = journal.read_after(conn, self.applied_through(conn), self.batch_size)
+    def run_once(
+        self, conn: sqlite3.Connection, rows: list[JournalRow] | None = None
+    ) -> ApplyOutcome:
+        """Apply the next batch of rows (up to ``batch_size``); return what was done.
+
+        ``rows``, when given, must be exactly the next rows of the journal (the writer passes
+        the ones it has just appended); otherwise they are read from the database.
+        """
+        if rows is None:
+            rows = journal.read_after(conn, self.applied_through(conn), self.batch_size)
         if not rows:
             return ApplyOutcome()
         now = self._clock()
+        derivation = self.derivation
         conn.execute("BEGIN IMMEDIATE")
         try:
             for row in rows:
-                self.derivation.apply(conn, row, now)
+                derivation.apply(conn, row, now)
+            derivation.flush(conn, now)
             journal.set_applied_through(conn, rows[-1].id)
             conn.execute("COMMIT")
         except Exception as exc:
+            derivation.discard()
             rollback(conn)
             if is_storage_failure(exc):
                 raise
@@ -91,7 +101,9 @@ class Worker:
                 conn.execute("SAVEPOINT one_row")
                 try:
                     self.derivation.apply(conn, row, now)
+                    self.derivation.flush(conn, now)
                 except Exception as exc:
+                    self.derivation.discard()
                     conn.execute("ROLLBACK TO one_row")
                     conn.execute("RELEASE one_row")
                     if is_storage_failure(exc):
@@ -108,6 +120,7 @@ class Worker:
             journal.set_applied_through(conn, rows[-1].id)
             conn.execute("COMMIT")
         except BaseException:
+            self.derivation.discard()
             rollback(conn)
             raise
         self._through = rows[-1].id

@@ -28,11 +28,23 @@ def get(conn: sqlite3.Connection, source: str, stream: str) -> StreamState | Non
     return StreamState(*row) if row else None
 
 
+def current_seq(conn: sqlite3.Connection, source: str, stream: str) -> int | None:
+    """The stored ``seq`` of a stream's latest state (None: no state, or no seq)."""
+    row = conn.execute(
+        "SELECT seq FROM stream_state WHERE source = ? AND stream = ?", (source, stream)
+    ).fetchone()
+    return row[0] if row else None
+
+
 def put(conn: sqlite3.Connection, row: JournalRow, updated_at_us: int) -> None:
-    conn.execute(
+    put_many(conn, [row], updated_at_us)
+
+
+def put_many(conn: sqlite3.Connection, rows: list[JournalRow], updated_at_us: int) -> None:
+    conn.executemany(
         "INSERT OR REPLACE INTO stream_state "
         "(source, stream, seq, journal_id, event, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (row.source, row.stream, row.seq, row.id, row.event, row.data, updated_at_us),
+        [(r.source, r.stream, r.seq, r.id, r.event, r.data, updated_at_us) for r in rows],
     )
 
 

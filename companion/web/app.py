@@ -12,21 +12,27 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from companion import __version__
 from companion.errors import RequestError, StorageUnavailableError, UnauthorizedError
 from companion.services import Services
 from companion.web.api import create_api_router
-from companion.web.ingest import make_ingest_endpoint
+from companion.web.ingest import IngestEndpoint, send_json
 from companion.web.openapi import install_openapi
-from companion.web.responses import error_response, request_error_response, storage_error_response
-from companion.web.security import SESSION_COOKIE, LocalOnlyMiddleware, session_value
+from companion.web.responses import (
+    error_content,
+    error_response,
+    request_error_response,
+    storage_error_response,
+)
+from companion.web.security import SESSION_COOKIE, LocalOnlyMiddleware, guard, session_value
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
+INGEST_PATH = "/api/v1/events"
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
@@ -40,16 +46,45 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def create_app(services: Services) -> FastAPI:
+class CompanionASGI:
+    """The app served to uvicorn: the ingest fast path in front of the FastAPI app.
+
+    ``POST /api/v1/events`` is checked by the same Host/Origin guard and then handled by the raw
+    ASGI ingest endpoint; every other request goes to FastAPI (with the guard as middleware).
+    """
+
+    def __init__(self, services: Services, api: FastAPI) -> None:
+        self.api = api
+        self._services = services
+        self._ingest = IngestEndpoint(services)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == INGEST_PATH:
+            error = guard(scope, self._services.port)
+            if error is not None:
+                await send_json(
+                    send, error.status, error_content(error.code, error.message, error.details)
+                )
+            elif scope["method"] == "POST":
+                await self._ingest(scope, receive, send)
+            else:
+                await send_json(
+                    send,
+                    405,
+                    error_content("method_not_allowed", f"{INGEST_PATH} takes POST only"),
+                    {"Allow": "POST"},
+                )
+            return
+        await self.api(scope, receive, send)
+
+
+def create_app(services: Services) -> CompanionASGI:
     app = FastAPI(
         title="companion",
         version=__version__,
         description="Local API of companion: ingest game events, read the journal and stats.",
         docs_url=None,
         redoc_url=None,
-    )
-    app.router.routes.append(
-        Route("/api/v1/events", make_ingest_endpoint(services), methods=["POST"])  # type: ignore[arg-type]
     )
     app.include_router(create_api_router(services))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -104,4 +139,4 @@ def create_app(services: Services) -> FastAPI:
         return error_response(500, "internal", "companion hit an unexpected error; see its log")
 
     app.add_middleware(LocalOnlyMiddleware, port=lambda: services.port)
-    return app
+    return CompanionASGI(services, app)

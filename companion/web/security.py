@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -66,46 +67,50 @@ def _host_name(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
+@functools.lru_cache(maxsize=8)
 def allowed_origins(port: int) -> frozenset[str]:
     return frozenset(f"http://{host}:{port}" for host in LOCAL_HOSTS)
 
 
+def guard(scope: Scope, port: int) -> RequestError | None:
+    """The error for a request with a foreign Host, or a cross-origin write; else None."""
+    host = origin = fetch_site = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1")
+        elif name == b"origin":
+            origin = value.decode("latin-1")
+        elif name == b"sec-fetch-site":
+            fetch_site = value.decode("latin-1")
+    if host is None or _host_name(host) not in LOCAL_HOSTS:
+        return ForbiddenHostError(
+            f"Host {host!r} is not allowed: companion answers only to 127.0.0.1 and "
+            "localhost (this protects it from DNS rebinding)",
+            {"host": host},
+        )
+    if scope["method"] not in SAFE_METHODS and (
+        (origin is not None and origin.lower() not in allowed_origins(port))
+        or (origin is None and fetch_site == "cross-site")
+    ):
+        return ForbiddenOriginError(
+            f"cross-origin writes are refused (Origin {origin!r})", {"origin": origin}
+        )
+    return None
+
+
 class LocalOnlyMiddleware:
-    """Refuses foreign Hosts on every request and cross-origin writes (pure ASGI, cheap)."""
+    """Applies ``guard`` to every HTTP request (pure ASGI, cheap)."""
 
     def __init__(self, app: ASGIApp, port: Callable[[], int]) -> None:
         self.app = app
         self._port = port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        host = origin = fetch_site = None
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value.decode("latin-1")
-            elif name == b"origin":
-                origin = value.decode("latin-1")
-            elif name == b"sec-fetch-site":
-                fetch_site = value.decode("latin-1")
-        error: RequestError | None = None
-        if host is None or _host_name(host) not in LOCAL_HOSTS:
-            error = ForbiddenHostError(
-                f"Host {host!r} is not allowed: companion answers only to 127.0.0.1 and "
-                "localhost (this protects it from DNS rebinding)",
-                {"host": host},
-            )
-        elif scope["method"] not in SAFE_METHODS and (
-            (origin is not None and origin.lower() not in allowed_origins(self._port()))
-            or (origin is None and fetch_site == "cross-site")
-        ):
-            error = ForbiddenOriginError(
-                f"cross-origin writes are refused (Origin {origin!r})", {"origin": origin}
-            )
-        if error is not None:
-            await request_error_response(error)(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            error = guard(scope, self._port())
+            if error is not None:
+                await request_error_response(error)(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
