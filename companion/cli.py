@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from companion import __version__
+from companion import __version__, gamesetup
 from companion.errors import AlreadyRunningError, ConfigError, StartupError
 from companion.logs import configure_logging, ensure_std_streams
 from companion.paths import Paths
 from companion.settings import SPECS, Settings, load_settings
+from companion.simulator import cli as simulator_cli
 
 log = logging.getLogger("companion")
 
@@ -66,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser(
         "reset", help="move the database aside as companion.db.broken-<time> and start empty"
     )
+    gamesetup.add_arguments(
+        commands.add_parser(
+            "setup-game",
+            help="find the game's Stats API ini files and enable the live feed",
+            description="Find Rocket League's Stats API ini files and enable the live feed.",
+        )
+    )
+    simulator_cli.add_arguments(
+        commands.add_parser(
+            "simulate",
+            help="a fake game speaking the Stats API: replay a capture or synthesise matches",
+            description="A fake Rocket League that speaks the Stats API over TCP.",
+        )
+    )
     return parser
 
 
@@ -90,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "db":
             return _db_reset(paths)
+        if args.command == "setup-game":
+            return gamesetup.run(args)
+        if args.command == "simulate":
+            return simulator_cli.run(args)
         return _run(settings, paths, headless=args.no_tray)
     except AlreadyRunningError as exc:
         _say(f"companion: {exc}")

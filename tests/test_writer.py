@@ -137,3 +137,40 @@ def test_many_threads_many_streams_keep_per_stream_order(writer: Writer, db_path
     for ids in results:
         assert ids == sorted(ids)
     wait_for(lambda: writer.status().queue_depth == 0)
+
+
+def test_commit_now_only_when_nothing_is_queued(writer: Writer, db_path: Path) -> None:
+    first = writer.commit_now([_ev(1)], 1)
+    assert not isinstance(first, BaseException) and first is not None
+    gate = threading.Event()
+    writer.call(lambda conn: gate.wait(5))
+    queued = writer.submit([_ev(2)])
+    # The writer is busy and a job waits: committing here would overtake it.
+    assert writer.commit_now([_ev(3)], 1) is None
+    gate.set()
+    second = queued.result(5)
+    assert second.ids[0] > first.ids[0]
+
+
+def test_rows_beyond_the_memory_hand_off_are_read_back_in_order(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion.pipeline import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "FRESH_ROWS_LIMIT", 10)
+    seen: list[int] = []
+    derivation = writer._worker.derivation
+    original = derivation.apply
+
+    def recording(conn: sqlite3.Connection, row: object, now_us: int) -> None:
+        seen.append(row.id)  # type: ignore[attr-defined]
+        original(conn, row, now_us)  # type: ignore[arg-type]
+
+    derivation.apply = recording  # type: ignore[method-assign]
+    writer.pause()
+    ids = [i for n in range(30) for i in writer.submit([_ev(n)]).result(5).ids]
+    writer.resume()
+    wait_for(lambda: writer.status().queue_depth == 0)
+    more = [i for n in range(30, 40) for i in writer.submit([_ev(n)]).result(5).ids]
+    wait_for(lambda: writer.status().queue_depth == 0)
+    assert seen == ids + more

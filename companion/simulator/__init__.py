@@ -1,0 +1,1 @@
+"""A fake Rocket League speaking the Stats API over TCP: replays captures, synthesises matches."""
