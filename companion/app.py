@@ -1,9 +1,10 @@
 """The composition root: builds every part once, starts them in order and stops them in reverse.
 
-Start: instance lock → database check and migrations → token → writer (and worker) → HTTP server
-on its socket → ``server.json``. Stop: stop accepting (the server drains requests that are still
-waiting for their commit) → the writer commits what is queued and stops applying → readers close →
-``server.json`` removed → lock released. Rows accepted but not applied are applied at next start.
+Start: instance lock → database check and migrations → token → writer (and worker) → game feed
+reader → HTTP server on its socket → ``server.json``. Stop: stop accepting (the server drains
+requests still waiting for their commit) → the feed reader journals what it holds → the writer
+commits what is queued and stops applying → readers close → ``server.json`` removed → lock
+released. Rows accepted but not applied are applied at next start.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from companion.pipeline.writer import Writer
 from companion.server import HOST, ServerThread, bind_socket
 from companion.services import Services
 from companion.settings import Settings
+from companion.sources.outbox import JournalOutbox
+from companion.sources.statsapi import StatsApiReader, off_status
 from companion.storage.database import open_database
 from companion.storage.readers import Readers
 from companion.timefmt import format_us, now_us
@@ -42,6 +45,7 @@ class CompanionApp:
         self._lock = InstanceLock(paths.lock_file, paths.server_file)
         self._services: Services | None = None
         self._server: ServerThread | None = None
+        self._reader: StatsApiReader | None = None
         self._started: list[str] = []
 
     @property
@@ -78,6 +82,21 @@ class CompanionApp:
             token=token,
             request_quit=self.stop_requested.set,
         )
+        if self.settings.game:
+            outbox = JournalOutbox(writer.submit)
+            self._reader = StatsApiReader(
+                self.settings.game_host,
+                self.settings.game_port,
+                outbox,
+                self._services.started_at_us,
+            )
+            self._reader.start()
+            self._started.append("reader")
+            self._services.feed_status = self._reader.status
+        else:
+            self._services.feed_status = off_status(
+                self.settings.game_host, self.settings.game_port
+            )
         sock = bind_socket(self.settings.port)
         self._server = ServerThread(create_app(self._services), sock)
         self._services.port = self._server.port
@@ -103,6 +122,8 @@ class CompanionApp:
         """Stop in order; safe to call twice and after a failed start."""
         if "server" in self._started and self._server is not None:
             self._server.stop()
+        if "reader" in self._started and self._reader is not None:
+            self._reader.stop()
         if "writer" in self._started and self._services is not None:
             self._services.writer.stop()
             self._services.readers.close()

@@ -10,6 +10,7 @@ from companion import __version__
 from companion.paths import Paths
 from companion.pipeline.writer import Writer
 from companion.settings import Settings
+from companion.sources.statsapi import FeedStatus, off_status
 from companion.storage.readers import Readers
 from companion.timefmt import now_us
 
@@ -27,6 +28,9 @@ class Services:
     version: str = __version__
     started_at_us: int = field(default_factory=now_us)
     request_quit: Callable[[], None] = lambda: None
+    feed_status: Callable[[], FeedStatus] = field(
+        default_factory=lambda: off_status("127.0.0.1", 49123)
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def swap_settings(self, settings: Settings) -> None:

@@ -38,6 +38,7 @@ class Status(BaseModel):
     storage_error: str | None
     data_dir: str
     database: str
+    game_feed: dict[str, Any]
 
 
 class JournalEntry(BaseModel):
@@ -128,6 +129,7 @@ def create_api_router(services: Services) -> APIRouter:
             storage_error=snap.storage_error,
             data_dir=str(services.paths.data_dir),
             database=str(services.paths.database),
+            game_feed=services.feed_status().as_dict(),
         )
 
     @router.get("/journal", response_model=JournalPage, tags=["journal"])
