@@ -30,7 +30,7 @@ SAMPLES = [
         "UpdateState",
         {
             "MatchGuid": "",
-            "Players": [{"Name": "Zoë \"}{\" ⚽", "Shortcut": 1, "Speed": 51.5}],
+            "Players": [{"Name": 'Zoë "}{" ⚽', "Shortcut": 1, "Speed": 51.5}],
             "Game": {"Arena": "Stadium_P", "Teams": [{"Name": "Blue"}, {"Name": "Orange"}]},
         },
     ),
@@ -137,4 +137,3 @@ def test_every_split_point_of_real_messages_of_every_kind() -> None:
             for cut in range(len(stream) + 1):
                 framer = JsonFramer()
                 assert feed_in_chunks(framer, stream, [cut]) == [frame, frame], (name, kind, cut)
-
