@@ -19,8 +19,11 @@ _OPEN = 0x7B  # {
 _CLOSE = 0x7D  # }
 _QUOTE = 0x22  # "
 _STRUCTURE = re.compile(rb'[{}"]')
+# The game's own shape, {"Event":"<name>","Data":"<escaped JSON>"}, matched in one step; any
+# other shape (or a message cut short by the read) takes the general path.
+_CANONICAL = re.compile(rb'\{"Event":"[^"\\]*","Data":"[^"\\]*(?:\\.[^"\\]*)*"\}', re.DOTALL)
 # From just after an opening quote to its closing quote; an escape pair never ends the string.
-_STRING_REST = re.compile(rb'(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 @dataclass(slots=True)
@@ -72,6 +75,16 @@ class JsonFramer:
                     pos = end
                     break
                 self.stats.garbage_bytes += brace - pos
+                whole = _CANONICAL.match(buffer, brace)
+                if whole is not None:
+                    pos = whole.end()
+                    if pos - brace > self.max_message_bytes:
+                        self.stats.oversize_dropped += 1
+                    else:
+                        messages.append(bytes(buffer[brace:pos]))
+                        self.stats.messages += 1
+                    start = pos
+                    continue
                 start = brace
                 depth = 1
                 pos = brace + 1
