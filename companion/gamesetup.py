@@ -108,7 +108,7 @@ def run(args: argparse.Namespace, env: Environment | None = None) -> int:
     named: list[Path] | None = args.setup_ini
     if named:
         unique = dict.fromkeys(path.expanduser() for path in named)
-        locations = [IniLocation(path, "explicit", "named with --ini") for path in unique]
+        locations = [IniLocation(path, "explicit", "Named with --ini") for path in unique]
         discovery = Discovery(locations=locations, searched=[])
     else:
         discovery = discover(env)
