@@ -15,58 +15,34 @@ goal replay ends, right before ``CountdownBegin``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from companion.simulator.plays import Plays, Setup
+from companion.simulator.plays import (
+    ENDED,
+    GOAL,
+    GONE,
+    PODIUM,
+    PRE,
+    REPLAY,
+    Plays,
+    Setup,
+    Step,
+    award,
+)
 from companion.simulator.truth import GoalTruth, MatchTruth, PlayerTruth
-from companion.simulator.vocab import POINTS, STAT_FIELDS, STAT_INDEX
+from companion.simulator.vocab import STAT_FIELDS, STAT_INDEX
 
 REGULATION_SECONDS = 300
-COUNTDOWN_SECONDS = 4.0  # CountdownBegin to RoundStarted, as measured in the spectator capture
-
-# Phases decide what the renderer puts in a tick (parked cars, replayed cars, no tick at all).
-PRE, COUNTDOWN, LIVE, GOAL, REPLAY, ENDED, PODIUM, GONE = (
-    "pre",
-    "countdown",
-    "live",
-    "goal",
-    "replay",
-    "ended",
-    "podium",
-    "gone",
-)
 
 _REPLAY_NAMES = {
     "goal": ("GoalReplayStart", "GoalReplayWillEnd", "GoalReplayEnd"),
     "short": ("ReplayStart", "ReplayWillEnd", "ReplayEnd"),
 }
 _ECHO_SCORER = {"Name": "", "Shortcut": 0, "TeamNum": 0}
-
-
-@dataclass(slots=True)
-class Step:
-    """One moment of the match: an optional wire event and the state it changes.
-
-    ``after_tick``: sent right after the next ``UpdateState`` instead of before it. ``stats``:
-    ``(player index, STAT_INDEX, delta)``. ``ball``: ``(post-hit speed, TeamNum)``, the ball's
-    state from now on (speed 0 = at rest). ``clock``: ``(TimeSeconds, bOvertime)``.
-    ``demolish``: ``(victim index, attacker index)``.
-    """
-
-    t: float
-    event: str | None = None
-    data: dict[str, Any] | None = None
-    after_tick: bool = False
-    stats: tuple[tuple[int, int, int], ...] = ()
-    goal_team: int | None = None
-    clock: tuple[int, bool] | None = None
-    phase: str | None = None
-    ball: tuple[float, int] | None = None
-    winner: int | None = None
-    demolish: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -81,25 +57,8 @@ class MatchPlan:
     telemetry_seed: int
 
 
-@dataclass(slots=True)
-class _Score:
-    totals: list[list[int]]
-    team: list[int] = field(default_factory=lambda: [0, 0])
-
-
 class Planner(Plays):
     """Builds one :class:`MatchPlan`; use :func:`plan_match`."""
-
-    def add(self, t: float, event: str | None = None, data: dict[str, Any] | None = None, **changes: Any) -> Step:
-        """Record a step; ``data`` gets ``MatchGuid`` first, as every real payload has."""
-        payload = None if event is None else {"MatchGuid": self.setup.guid, **(data or {})}
-        step = Step(t, event, payload, **changes)
-        for player, stat, delta in step.stats:
-            self.score.totals[player][stat] += delta
-        if step.goal_team is not None:
-            self.score.team[step.goal_team] += 1
-        self.steps.append(step)
-        return step
 
     def run(self, start: float) -> MatchPlan:
         setup, rng = self.setup, self.rng
@@ -117,12 +76,12 @@ class Planner(Plays):
         ending, overtime, winner = "complete", False, None
         if cut is not None:
             t = self.live(t, played, cut, overtime=False, quiet=1.0)
-            if setup.ending == "forfeit":
+            if setup.outcome == "forfeit":
                 ending = "forfeit"
-                team = self.score.team
-                winner = rng.randrange(2) if team[0] == team[1] else int(team[1] > team[0])
+                blue, orange = self.team_score
+                winner = rng.randrange(2) if blue == orange else int(orange > blue)
                 t = self.finish(t, winner)
-            elif setup.ending == "abandoned":
+            elif setup.outcome == "abandoned":
                 ending = "abandoned"
                 self.add(t, "MatchDestroyed", phase=GONE)
             else:
@@ -131,7 +90,7 @@ class Planner(Plays):
         else:
             t = self.live(t, played, REGULATION_SECONDS, overtime=False, quiet=0.8)
             t += rng.uniform(0.3, 1.5)  # the match ends when the ball next touches the ground
-            if self.score.team[0] == self.score.team[1]:
+            if self.team_score[0] == self.team_score[1]:
                 overtime = True
                 self.add(t, None, clock=(0, True), phase=GOAL)
                 t = self.kickoff(t + rng.uniform(2.0, 3.0))
@@ -139,9 +98,9 @@ class Planner(Plays):
                 t = self.live(t, 0.0, at, overtime=True, quiet=3.2)
                 winner = rng.randrange(2)
                 t = self.goal(t, winner, clock_s=math.floor(at), overtime=True, final=True)
-                t = self.finish(t + rng.uniform(0.8, 1.5), winner)
+                t = self.finish(t + rng.uniform(1.2, 2.0), winner)
             else:
-                winner = int(self.score.team[1] > self.score.team[0])
+                winner = int(self.team_score[1] > self.team_score[0])
                 t = self.finish(t, winner)
         self.steps.sort(key=lambda s: s.t)  # stable: same-time steps keep their planned order
         return MatchPlan(
@@ -155,18 +114,18 @@ class Planner(Plays):
 
     def _schedule(self) -> tuple[list[tuple[float, int]], float | None]:
         """Regulation goals as (play seconds, team), and where play is cut short (if it is)."""
-        rng, ending = self.rng, self.setup.ending
+        rng, outcome = self.rng, self.setup.outcome
         weights = (14, 24, 24, 18, 11, 6, 3)
         while True:
             blue, orange = (rng.choices(range(7), weights=weights)[0] for _ in range(2))
-            if ending == "overtime":
+            if outcome == "overtime":
                 orange = blue
-            if ending != "complete" or blue != orange:
+            if outcome != "regulation" or blue != orange:
                 break
         cut: float | None = None
-        if ending == "forfeit":
+        if outcome == "forfeit":
             cut = rng.uniform(90.0, 250.0)
-        elif ending in ("abandoned", "incomplete"):
+        elif outcome in ("abandoned", "incomplete"):
             cut = rng.uniform(20.0, 280.0)
         times = _spread(rng, blue + orange, 4.0, 296.0, gap=8.0)
         teams = [0] * blue + [1] * orange
@@ -183,7 +142,7 @@ class Planner(Plays):
         for i in team:
             self.statfeed(t, "Win", i)
         score = STAT_INDEX["Score"]
-        self.mvp = max(team, key=lambda i: self.score.totals[i][score])
+        self.mvp = max(team, key=lambda i: self.totals[i][score])
         self.statfeed(t, "MVP", self.mvp)
         t += self.rng.uniform(2.5, 4.0)
         self.add(t, "PodiumStart", phase=PODIUM)
@@ -198,17 +157,19 @@ class Planner(Plays):
         match) the replay, the echo and the next kickoff. Returns when play resumes."""
         rng, refs = self.rng, self.refs
         scorer = self.pick(team, t - 1.5)
-        mates = [i for i in self.team_of(team) if i != scorer and self.free_at(i, t - 3.0)]
+        pass_t = t - rng.uniform(1.8, 3.0)
+        mates = [i for i in self.team_of(team) if i != scorer and self.free_at(i, pass_t)]
         assister = rng.choice(mates) if mates and rng.random() < 0.55 else None
         if assister is not None:
-            self.hit(t - rng.uniform(1.8, 3.0), [assister], attack=True)
+            self.hit(pass_t, [assister], attack=True)
         shot_t = t - rng.uniform(0.4, 1.4)
         post = self.hit(shot_t, [scorer], attack=True, speed=(55.0, 120.0))
-        self.statfeed(shot_t + 0.02, "Shot", scorer, points="Shot", stat="Shots")
-        self.statfeed(t, "Goal", scorer, points="Goal", stat="Goals", goal_team=team)
-        self.steps[-1].phase, self.steps[-1].ball = GOAL, (0.0, team)
+        self.statfeed(shot_t + 0.02, "Shot", scorer, stats=award(scorer, "Shot", "Shots"))
+        # The ball explodes: at rest (speed 0) until the next kickoff; the clock stops.
+        goal = award(scorer, "Goal", "Goals")
+        self.statfeed(t, "Goal", scorer, stats=goal, goal_team=team, phase=GOAL, ball=(0.0, team))
         if assister is not None:
-            self.statfeed(t, "Assist", assister, points="Assist", stat="Assists")
+            self.statfeed(t, "Assist", assister, stats=award(assister, "Assist", "Assists"))
         side = 1 if team == 0 else -1  # blue scores in the orange goal at +Y
         impact = {
             "X": rng.uniform(-860.0, 860.0),
@@ -265,7 +226,7 @@ class Planner(Plays):
                 p.shortcut,
                 p.team,
                 p.bot,
-                dict(zip(STAT_FIELDS, self.score.totals[i], strict=True)),
+                dict(zip(STAT_FIELDS, self.totals[i], strict=True)),
             )
             for i, p in enumerate(setup.players)
         )
@@ -282,7 +243,7 @@ class Planner(Plays):
             end_t=end,
             me=me,
             team_names=(setup.teams[0].name, setup.teams[1].name),
-            team_scores=(self.score.team[0], self.score.team[1]),
+            team_scores=(self.team_score[0], self.team_score[1]),
             winner=winner,
             mvp=None if self.mvp is None else self.who(self.mvp),
             players=players,
@@ -292,9 +253,7 @@ class Planner(Plays):
 
 def plan_match(rng: random.Random, setup: Setup, start: float) -> MatchPlan:
     """Plan the match described by ``setup``, its first message (``MatchCreated``) at ``start``."""
-    planner = Planner(rng, setup)
-    planner.score = _Score([[0] * len(STAT_FIELDS) for _ in setup.players])
-    return planner.run(start)
+    return Planner(rng, setup).run(start)
 
 
 def _spread(rng: random.Random, n: int, low: float, high: float, gap: float) -> list[float]:
@@ -302,12 +261,9 @@ def _spread(rng: random.Random, n: int, low: float, high: float, gap: float) -> 
     (so a goal never coincides with a clock tick-over)."""
     for _ in range(100):
         times = sorted(rng.uniform(low, high) for _ in range(n))
-        if all(b - a >= gap for a, b in zip(times, times[1:], strict=False)):
+        if all(b - a >= gap for a, b in itertools.pairwise(times)):
             break
     else:
         step = (high - low) / max(n, 1)
         times = [low + step * (i + 0.5) for i in range(n)]
     return [x + 0.25 if x == math.floor(x) else x for x in times]
-
-
-__all__ = ["POINTS", "MatchPlan", "Planner", "Step", "plan_match"]

@@ -63,6 +63,12 @@ class Car:
         self.mode_left = 1.0
         self.slide_left = 0.0
 
+    def wreck(self) -> CarSample:
+        """A demolished car's tick: no speed, its boost kept until it respawns."""
+        self.speed = 0.0
+        self.boosting = False
+        return (0.0, int(self.boost), 0)
+
     def step(self, rng: random.Random, dt: float) -> CarSample:
         """Advance ``dt`` seconds and return this tick's sample."""
         r = rng.random

@@ -59,7 +59,7 @@ class JsonFramer:
         self._depth = 0
         self._skipping = False
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes | memoryview) -> list[bytes]:
         buffer = self._buffer
         buffer += data
         messages: list[bytes] = []
