@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep database, token, logs and config.toml in this folder (portable mode)",
     )
     parser.add_argument("--no-tray", action="store_true", help="run headless, without a tray icon")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="try companion without the game: a built-in simulator plays made-up matches into "
+        "a throwaway data folder",
+    )
     settings = parser.add_argument_group("settings (override config.toml and COMPANION_*)")
     for spec in SPECS:
         if spec.kind == "bool":
@@ -101,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _say(f"companion: configuration error: {exc}")
         return EXIT_USAGE
-    configure_logging(paths.log_file, settings.log_level)
+    # The demo keeps even its log in its throwaway folder (run_demo sets that up).
+    configure_logging(None if args.demo else paths.log_file, settings.log_level)
     try:
         if args.command == "db":
             return _db_reset(paths)
@@ -109,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return gamesetup.run(args)
         if args.command == "simulate":
             return simulator_cli.run(args)
+        if args.demo:
+            from companion.demo import run_demo
+
+            return run_demo(settings, args.data_dir, _say)
         return _run(settings, paths, headless=args.no_tray)
     except AlreadyRunningError as exc:
         _say(f"companion: {exc}")

@@ -148,3 +148,38 @@ def test_starts_without_standard_streams(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(15) == 0
+
+
+def test_demo_plays_matches_into_a_throwaway_folder(tmp_path: Path) -> None:
+    env = app_environment({"HOME": str(tmp_path / "home")})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "companion", "--demo", "--no-tray"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "companion demo is running at http://127.0.0.1:" in line, line
+        url = line.split(" at ", 1)[1].split("/ ", 1)[0]
+        folder = Path(line.split("Throwaway data folder: ", 1)[1].split(". Ctrl+C", 1)[0])
+        assert folder.is_dir() and not str(folder).startswith(str(tmp_path / "home"))
+        deadline = time.monotonic() + 20
+        while True:
+            status = httpx.get(url + "/api/v1/status").json()
+            if status["game_feed"]["state"] == "receiving" and status["accepted_total"] > 0:
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+        rows = httpx.get(url + "/api/v1/journal").json()["rows"]
+        assert {row["source"] for row in rows} == {"statsapi"}
+    finally:
+        process.terminate()
+        code = process.wait(20)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert code == 0
+    assert not folder.exists(), "the throwaway folder is removed on exit"
+    assert not (tmp_path / "home").exists(), "nothing was written to the user's folders"
