@@ -155,22 +155,19 @@ class Writer:
         self._enqueue(_Append(events, received_at_us or now_us(), future, loop))
         return future
 
-    def _enqueue(self, job: _Append) -> None:
+    def _enqueue(self, job: _Append | _Call) -> None:
         with self._cond:
             if self._stopping or self._thread is None:
                 raise StorageUnavailableError("companion is shutting down")
             self._jobs.append(job)
-            self._waiting_events += len(job.events)
+            if isinstance(job, _Append):
+                self._waiting_events += len(job.events)
             self._cond.notify()
 
     def call(self, fn: Callable[[sqlite3.Connection], T]) -> concurrent.futures.Future[T]:
         """Run ``fn(connection)`` on the writer thread, between groups (maintenance, tests)."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        with self._cond:
-            if self._stopping or self._thread is None:
-                raise StorageUnavailableError("companion is shutting down")
-            self._jobs.append(_Call(fn, future))
-            self._cond.notify()
+        self._enqueue(_Call(fn, future))
         return future
 
     def pause(self) -> None:
@@ -195,7 +192,7 @@ class Writer:
     def status(self) -> PipelineStatus:
         with self._cond:
             return PipelineStatus(
-                queue_depth=self._pending + self._waiting_events,
+                queue_depth=self.queue_depth,
                 accepted_total=self._accepted,
                 duplicates_total=self._duplicates,
                 applied_total=self._applied,

@@ -169,13 +169,13 @@ def create_api_router(services: Services) -> APIRouter:
     def pause() -> Paused:
         """Pause applying: ingest keeps accepting and journaling, the queue grows."""
         services.writer.pause()
-        return Paused(paused=True, queue_depth=services.writer.status().queue_depth)
+        return Paused(paused=True, queue_depth=services.writer.queue_depth)
 
     @router.post("/resume", response_model=Paused, tags=["control"], dependencies=control_only)
     def resume() -> Paused:
         """Resume applying; stats catch up in journal order."""
         services.writer.resume()
-        return Paused(paused=False, queue_depth=services.writer.status().queue_depth)
+        return Paused(paused=False, queue_depth=services.writer.queue_depth)
 
     @router.post("/quit", status_code=202, tags=["control"], dependencies=control_only)
     def quit_app() -> dict[str, str]:
