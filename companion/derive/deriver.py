@@ -1,0 +1,258 @@
+"""The match state machine: journal items in, in order; matches and their records out.
+
+This module owns which match an item belongs to and when a match begins and ends:
+
+* a match opens on its first message (``MatchCreated``, a tick with players, any event with a
+  new ``MatchGuid``); events without a GUID, and the closing events with an empty one, belong to
+  the open match;
+* ``MatchEnded`` makes it complete (a forfeit too); the podium's ticks still belong to it until
+  ``MatchDestroyed`` closes it; ``MatchDestroyed`` without ``MatchEnded``: abandoned (the figures
+  of its last non-replay tick stand); a different GUID, or ``MatchCreated`` after the end, or a
+  silence longer than ``silence_us``: the open match closes (incomplete unless it had ended);
+* keys (:mod:`companion.derive.keys`): a GUID seen again after its match closed starts the next
+  segment; an offline match is keyed when its first roster arrives (until then it is not
+  listed; one that never shows a roster is never listed, online or not); a late non-set-up event
+  with the GUID of the match that just closed is ignored rather than opening a phantom segment.
+
+Determinism: the output depends only on the items (their order, receive times and payloads)
+and the constructor's arguments, never on the wall clock or randomness, so a rebuild gives
+identical records. The silence rule is checked against each item's receive time as it arrives
+(and by :meth:`MatchDeriver.close_stale` when nothing arrives), so live and rebuild agree.
+
+Idempotency: an item whose ``(stream, seq)`` is not beyond the highest seq applied for its
+stream is skipped (a repeat, or stale data that must not overwrite fresh). Streams are named by
+the caller; two sources must not share one (prefix the source if they might).
+
+Transactions: :meth:`MatchDeriver.apply` is atomic, an item that raises leaves no trace, and
+:meth:`MatchDeriver.checkpoint` / :meth:`MatchDeriver.restore` roll back any run of items (a
+batch whose transaction failed). Closed matches never change again, so a checkpoint is the
+number of matches, the open match's small state and the per-stream seqs, not a copy of
+everything. :meth:`MatchDeriver.drain` gives the bundles of the matches changed since the last
+drain, for the storage layer to upsert in the same transaction.
+
+It must not import storage, web, sources (the reader's socket code) or pipeline code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from companion.derive.keys import offline_key, online_key
+from companion.derive.match import MatchState, Memento
+from companion.derive.payloads import TickView, as_str, read_tick
+from companion.derive.records import Item, MatchBundle
+
+TICK = "UpdateState"
+# Events that say a (new) match is being set up: after an end they start the next segment.
+_OPENERS = frozenset(("MatchCreated", "MatchInitialized"))
+# Events that only ever concern a match already open: never a reason to open one.
+_TAIL = frozenset(("MatchEnded", "MatchDestroyed", "PodiumStart", "ReplayCreated"))
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """An opaque point to :meth:`MatchDeriver.restore` to."""
+
+    matches: int
+    current: int | None
+    memento: Memento | None
+    seqs: dict[str, int]
+    dirty: frozenset[int]
+
+
+@dataclass(slots=True)
+class Counters:
+    applied: int = 0
+    skipped: int = 0  # repeats and stale items
+    ignored: int = 0  # nothing to attach them to (no open match)
+
+
+class MatchDeriver:
+    """Feed it journal items strictly in order with :meth:`apply`; read :meth:`snapshot` or
+    :meth:`drain`.
+
+    ``me``: the configured local ``PrimaryId`` (else "me" is detected per match).
+    ``silence_us``: close an open match after this much silence (``None``: only by events).
+    ``segments``: the highest segment already used per GUID, for a deriver that resumes after
+    derived tables were stored (a fresh rebuild passes nothing).
+    """
+
+    def __init__(
+        self,
+        *,
+        me: str | None = None,
+        silence_us: int | None = None,
+        segments: Mapping[str, int] | None = None,
+    ) -> None:
+        self.me = me
+        self.silence_us = silence_us
+        self.counters = Counters()
+        self._matches: list[MatchState] = []
+        self._current: int | None = None
+        self._segments: dict[str, int] = dict(segments or {})
+        self._base_segments = dict(self._segments)
+        self._seqs: dict[str, int] = {}
+        self._dirty: set[int] = set()
+
+    # -- feeding ------------------------------------------------------------------------------
+
+    def apply(self, item: Item | tuple[str, int | None, int, str, Any]) -> bool:
+        """Apply one item; ``False`` when it was skipped as a repeat or stale. If it raises, the
+        deriver is as it was before the call."""
+        stream, seq, at_us, event, data = item
+        if seq is not None and seq <= self._seqs.get(stream, -1):
+            self.counters.skipped += 1
+            return False
+        if event == TICK:
+            # Parse first (it cannot raise on odd input), then change state.
+            self._tick(read_tick(data if isinstance(data, dict) else {}), at_us)
+        else:
+            mark = self._mark()
+            try:
+                self._event(event, data if isinstance(data, dict) else {}, at_us)
+            except BaseException:
+                self._rollback(mark)
+                raise
+        if seq is not None:
+            self._seqs[stream] = seq
+        self.counters.applied += 1
+        return True
+
+    def apply_all(self, items: Iterable[Item | tuple[str, int | None, int, str, Any]]) -> None:
+        for item in items:
+            self.apply(item)
+
+    def close_stale(self, now_us: int, silence_us: int | None = None) -> bool:
+        """Close the open match if nothing has come for ``silence_us`` (default: the
+        constructor's). Its end is its last message, not ``now_us``, so closing it now or when
+        the next item arrives gives the same record. ``True`` if a match was closed."""
+        silence = self.silence_us if silence_us is None else silence_us
+        current = self._open_match()
+        if current is None or silence is None or now_us - current.last_at_us < silence:
+            return False
+        self._close(current)
+        return True
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def _tick(self, tick: TickView, at_us: int) -> None:
+        self._expire(at_us)
+        current = self._open_match()
+        guid = tick.guid if tick.guid is not None else (current.guid if current else "")
+        if current is not None and current.guid != guid:
+            self._close(current)
+            current = None
+        if current is None:
+            if not tick.players:
+                self.counters.ignored += 1  # menus: no match to speak of
+                return
+            current = self._open(guid, at_us)
+        current.on_tick(tick, at_us)
+        if current.key is None and not tick.replay and tick.players:
+            roster = ((p.team, p.name, p.primary_id) for p in tick.players)
+            current.assign_key(offline_key(current.started_at_us, tick.arena, roster))
+        self._touch()
+
+    def _event(self, event: str, data: dict[str, Any], at_us: int) -> None:
+        self._expire(at_us)
+        current = self._open_match()
+        guid = as_str(data.get("MatchGuid"))
+        # An empty GUID on a closing event is taken to mean the open match (a payload's GUID is
+        # only meaningful online); anything else with another GUID is another match.
+        other = current is not None and guid is not None and guid != current.guid
+        if current is not None and other and (guid or event not in _TAIL):
+            self._close(current)
+            current = None
+        if current is not None and current.ended and event in _OPENERS:
+            self._close(current)
+            current = None
+        if current is None:
+            # A late event of the match that just closed (same GUID, not a new set-up) must not
+            # open a phantom next segment; a tick with players or MatchCreated would.
+            stray = bool(self._matches) and guid == self._matches[-1].guid
+            if event in _TAIL or (stray and event not in _OPENERS):
+                self.counters.ignored += 1
+                return
+            current = self._open(guid or "", at_us)
+        current.on_event(event, data, at_us)
+        if event == "MatchDestroyed":
+            self._close(current, at_us)
+        self._touch()
+
+    def _expire(self, at_us: int) -> None:
+        if self.silence_us is not None:
+            self.close_stale(at_us, self.silence_us)
+
+    def _open_match(self) -> MatchState | None:
+        return None if self._current is None else self._matches[self._current]
+
+    def _open(self, guid: str, at_us: int) -> MatchState:
+        segment = key = None
+        if guid:
+            segment = self._segments.get(guid, 0) + 1
+            self._segments[guid] = segment
+            key = online_key(guid, segment)
+        self._matches.append(MatchState(guid, segment, key, at_us))
+        self._current = len(self._matches) - 1
+        return self._matches[-1]
+
+    def _close(self, match: MatchState, destroyed_at_us: int | None = None) -> None:
+        match.close(destroyed_at_us)
+        self._touch()
+        self._current = None
+
+    def _touch(self) -> None:
+        if self._current is not None:
+            self._dirty.add(self._current)
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        """A point to come back to with :meth:`restore` (cheap: see the module docstring)."""
+        mark = self._mark()
+        return Checkpoint(mark.matches, mark.current, mark.memento, dict(self._seqs), mark.dirty)
+
+    def restore(self, point: Checkpoint) -> None:
+        """Undo everything applied since ``point`` (which stays valid: restore again at will)."""
+        self._rollback(point)
+        self._seqs = dict(point.seqs)
+
+    def _mark(self) -> Checkpoint:
+        current = self._open_match()
+        memento = None if current is None else current.memento()
+        return Checkpoint(len(self._matches), self._current, memento, {}, frozenset(self._dirty))
+
+    def _rollback(self, point: Checkpoint) -> None:
+        for match in reversed(self._matches[point.matches :]):
+            if match.segment is not None:  # the segment it took is free again
+                self._segments[match.guid] = match.segment - 1
+        del self._matches[point.matches :]
+        if point.memento is not None and point.current is not None:
+            self._matches[point.current] = point.memento.restore()
+        self._current = point.current
+        self._dirty = set(point.dirty)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def snapshot(self) -> tuple[MatchBundle, ...]:
+        """Every listed match, oldest first, as it stands. A match is listed once it has a key
+        and a roster (a ``MatchCreated`` that never got a tick is nothing to show)."""
+        return tuple(m.bundle(self.me) for m in self._matches if _listed(m))
+
+    def drain(self) -> tuple[MatchBundle, ...]:
+        """The matches changed since the last drain (oldest first), then forget they were."""
+        changed = sorted(self._dirty)
+        self._dirty.clear()
+        return tuple(self._matches[i].bundle(self.me) for i in changed if _listed(self._matches[i]))
+
+    @property
+    def live(self) -> MatchBundle | None:
+        """The open match, if it has a key."""
+        current = self._open_match()
+        return None if current is None or not _listed(current) else current.bundle(self.me)
+
+
+def _listed(match: MatchState) -> bool:
+    return match.key is not None and bool(match.players)
