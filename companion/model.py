@@ -10,7 +10,9 @@ class NewEvent:
     """One validated event, ready to be appended to the journal.
 
     ``data`` is the event's payload already encoded as JSON text, so the writer thread only binds
-    values. ``seq`` None means the event is never de-duplicated.
+    values. ``seq`` None means the event is never de-duplicated. ``payload`` is binary content
+    kept beside ``data`` (a tick block's packed ticks, see ``companion.tickblock``); None for
+    every other row.
     """
 
     source: str
@@ -19,6 +21,7 @@ class NewEvent:
     event: str
     data: str
     ts_us: int | None = None
+    payload: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class JournalRow:
     data: str
     received_at_us: int
     ts_us: int | None
+    payload: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,14 +41,61 @@ def test_migration_backs_up_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(database, "MIGRATIONS", (*schema.MIGRATIONS, extra))
     monkeypatch.setattr(database, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
     open_database(path)
-    [backup] = tmp_path.glob("companion.db.backup-v1-*")
+    [backup] = tmp_path.glob(f"companion.db.backup-v{schema.SCHEMA_VERSION}-*")
     old = sqlite3.connect(backup)
-    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert old.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     assert old.execute("SELECT count(*) FROM journal").fetchone()[0] == 1
     old.close()
     conn = connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION + 1
     conn.execute("SELECT x FROM later_feature")
+    conn.close()
+
+
+def test_migration_2_adds_the_payload_column_to_a_v1_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "companion.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(database, "MIGRATIONS", schema.MIGRATIONS[:1])
+        patch.setattr(database, "SCHEMA_VERSION", 1)
+        open_database(path)
+    conn = connect(path)
+    conn.execute(
+        "INSERT INTO journal (source, stream, seq, event, data, received_at) "
+        "VALUES ('test', 's', 1, 'E', '{}', 5)"
+    )
+    conn.close()
+    open_database(path)
+    assert list(tmp_path.glob("companion.db.backup-v1-*"))
+    conn = connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION >= 2
+    [row] = journal.read_after(conn, 0, 10)
+    assert (row.seq, row.data, row.payload) == (1, "{}", None)
+    conn.close()
+
+
+def test_payload_blob_round_trips_through_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    blob = bytes(range(256)) * 3  # every byte value, NUL included
+    events = [
+        NewEvent("test", "s", 1, "TickBlock", '{"v": 2}', 10, blob),
+        _event(2),
+        NewEvent("test", "s", 3, "TickBlock", '{"v": 2}', 11, b""),
+    ]
+    conn.execute("BEGIN")
+    one = journal.append(conn, [NewEvent("test", "t", 1, "TickBlock", "{}", None, b"\x00\xff")], 7)
+    many = journal.append(conn, events, 8)
+    conn.execute("COMMIT")
+    assert [r.payload for r in one.new_rows] == [b"\x00\xff"]
+    assert [r.payload for r in many.new_rows] == [blob, None, b""]
+    stored = journal.read_after(conn, 0, 10)
+    assert stored == [*one.new_rows, *many.new_rows]
+    assert [type(r.payload) for r in stored] == [bytes, bytes, type(None), bytes]
+    kinds = conn.execute("SELECT typeof(payload) FROM journal ORDER BY id").fetchall()
+    assert [k for (k,) in kinds] == ["blob", "blob", "null", "blob"]
     conn.close()
 
 

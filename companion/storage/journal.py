@@ -1,7 +1,8 @@
 """SQL of the journal: append in arrival order, read in id order, worker progress, dead letters.
 
 Every function takes a connection and runs inside the caller's transaction, so the writer thread
-decides what commits together.
+decides what commits together. A row's ``data`` is JSON text; its optional ``payload`` is a BLOB
+beside it (a tick block's packed ticks), NULL for other rows.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import Any
 from companion.model import AppendResult, JournalRow, NewEvent
 
 _INSERT = (
-    "INSERT OR IGNORE INTO journal (source, stream, seq, event, data, received_at, ts) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO journal (source, stream, seq, event, data, received_at, ts, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _FIND = "SELECT id FROM journal WHERE source = ? AND stream = ? AND seq = ?"
 _IN_CHUNK = 500  # bound parameters per IN (...) query
-_COLUMNS = "id, source, stream, seq, event, data, received_at, ts"
+_COLUMNS = "id, source, stream, seq, event, data, received_at, ts, payload"
 
 
 def append(
@@ -55,7 +56,9 @@ def append(
     ids = tuple(new_ids[ref] if ref >= 0 else -ref - 1 for ref in refs)
     accepted = len(new)
     rows = tuple(
-        JournalRow(row_id, e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us)
+        JournalRow(
+            row_id, e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us, e.payload
+        )
         for row_id, e in zip(new_ids, new, strict=True)
     )
     return AppendResult(ids, accepted, len(events) - accepted, rows)
@@ -63,12 +66,12 @@ def append(
 
 def _append_one(conn: sqlite3.Connection, event: NewEvent, received_at_us: int) -> AppendResult:
     values = (event.source, event.stream, event.seq, event.event, event.data)
-    cursor = conn.execute(_INSERT, (*values, received_at_us, event.ts_us))
+    cursor = conn.execute(_INSERT, (*values, received_at_us, event.ts_us, event.payload))
     if cursor.rowcount == 1:
         row_id = cursor.lastrowid or 0
         e = event
         row = JournalRow(
-            row_id, e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us
+            row_id, e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us, e.payload
         )
         return AppendResult((row_id,), 1, 0, (row,))
     row = conn.execute(_FIND, (event.source, event.stream, event.seq)).fetchone()
@@ -114,6 +117,7 @@ def _insert_many(
         params: list[Any] = []
         for e in events[start : start + size]:
             params += (e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us)
+            params.append(e.payload)
         last = conn.execute(_insert_rows_sql(size), params).lastrowid or 0
         start += size
     if last - before == len(events):
@@ -129,9 +133,10 @@ _CHUNKS = (512, 256, 128, 64, 32, 16, 8, 4, 2, 1)  # few statements per batch, f
 
 @functools.cache
 def _insert_rows_sql(rows: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
     return (
-        "INSERT INTO journal (source, stream, seq, event, data, received_at, ts) VALUES " + values
+        "INSERT INTO journal (source, stream, seq, event, data, received_at, ts, payload) VALUES "
+        + values
     )
 
 

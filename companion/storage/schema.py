@@ -46,6 +46,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source, stream)
     );
     """,
+    # 2: binary content beside a row's JSON data (a tick block's packed ticks); NULL otherwise.
+    """
+    ALTER TABLE journal ADD COLUMN payload BLOB;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -5,11 +5,12 @@ Handlers stay thin: read through the storage layer or ask the writer, then shape
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from companion.model import JournalRow
 from companion.services import Services
@@ -52,6 +53,11 @@ class JournalEntry(BaseModel):
     applied: bool
     dead: bool
     data: Any = None
+    payload: str | None = Field(
+        default=None,
+        description="with data=1, a row's binary content base64-encoded: a TickBlock row's "
+        "packed ticks (see companion.tickblock); null for other rows",
+    )
 
 
 class JournalPage(BaseModel):
@@ -93,6 +99,9 @@ def _entry(row: JournalRow, through: int, dead: set[int], with_data: bool) -> Jo
         applied=row.id <= through and row.id not in dead,
         dead=row.id in dead,
         data=orjson.loads(row.data) if with_data else None,
+        payload=base64.b64encode(row.payload).decode("ascii")
+        if with_data and row.payload is not None
+        else None,
     )
 
 
@@ -138,7 +147,12 @@ def create_api_router(services: Services) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         data: Annotated[int, Query(ge=0, le=1, description="1 adds each row's data")] = 0,
     ) -> JournalPage:
-        """Raw journal rows in journal (= application) order; page with ``next_after``."""
+        """Raw journal rows in journal (= application) order; page with ``next_after``.
+
+        With ``data=1`` each row has its ``data``; a ``TickBlock`` row (the game feed's ticks)
+        has a small description there (``v``, ``first_seq``, ``count``, ``t0_us``, ``header``,
+        ``coalesced``) and its packed ticks base64-encoded in ``payload``: decode a stream's
+        blocks in order with ``companion.tickblock.TickBlockDecoder``."""
         rows, through, dead = journal.read_page(services.readers.get(), after, limit)
         return JournalPage(
             rows=[_entry(row, through, dead, bool(data)) for row in rows],
