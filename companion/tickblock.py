@@ -1,35 +1,74 @@
 """Tick blocks: how ``UpdateState`` ticks are kept in the journal, compactly.
 
 The game sends up to 120 ``UpdateState`` snapshots a second, a few kilobytes each. Kept verbatim
-that is gigabytes a season; kept as a tick block it is a few megabytes an hour. A block holds a run
-of consecutive ticks of one connection (the reader cuts a block at every other message, so journal
-order stays exact, and at least every 250 ms):
+that is gigabytes a season; kept as tick blocks a 3v3 match at 120 Hz is a few megabytes an hour.
+A block holds a run of consecutive ticks of one connection (the reader cuts a block at every other
+message, so journal order stays exact, and at least every 250 ms). Per tick it keeps what stats and
+telemetry need: clock, overtime, replay flag, ball speed and team, team scores; per player speed,
+boost, the ``b*`` flags and the cumulative stats. Stats, scores, clock and flags are exact; speeds
+are kept to 0.1 km/h. *Keyframes* are ticks kept verbatim as well (the reader keeps one at every
+scoreboard change, at replay start and end, and about once a second; the encoder adds any tick
+whose values the columns cannot hold exactly), so nothing the game sent is only approximated.
 
-- a *header* with what stays put for the run: match GUID, arena, team names and colours, the
-  roster (name, PrimaryId, shortcut, team), camera target, winner, playlist;
-- per tick, in columns, what stats and telemetry need: clock, overtime, replay flag, ball speed
-  and team, team scores; per player the cumulative stats, speed, boost and the ``b*`` flags.
-  Speeds are kept to 0.01 km/h. A player without the spectator fields has ``None``, not zero;
-- *keyframes*: some ticks verbatim (the reader keeps one at every scoreboard change, at replay
-  start and end, and about once a second), so nothing the game sent is ever only approximated.
+Format, version 2. The journal row (event ``TickBlock``, ``seq`` = the first tick's seq, ``ts`` =
+the first tick's receive time) has:
 
-Columns are delta-encoded, the block is JSON, compressed with zlib, and stored base64-encoded in
-the journal row's data: ``{"v": 1, "first_seq", "count", "t0_us", "z"}``. ``expand`` turns a
-block back into ticks shaped like ``UpdateState`` data, so derivation reads both the same way.
-Tick sequence numbers are consecutive within a block, from ``first_seq``.
+- ``data``: a small JSON description, ``{"v": 2, "first_seq", "count", "t0_us", "header":
+  bool}`` plus ``"coalesced": n`` when ``n`` ticks were folded into the block while storage was
+  behind. Tick seqs are consecutive within a block, from ``first_seq``.
+- ``payload`` (BLOB): 5 bytes, ``<BI``: flags (bit 0: the block carries its header) and the
+  ``first_seq`` of the previous block of the stream modulo 2**32 (0 when the block has a header),
+  then a raw deflate stream (``wbits=-15``) of the body. A block with a header is compressed
+  without a dictionary; one without uses the stream's *reference*: the text of the latest keyframe
+  so far (or, before any, the header's JSON text), counted from the last block with a header.
+
+The body, little-endian throughout:
+
+- ``<HH``: tick count, column count;
+- with a header: ``<I`` length and the header's JSON: ``{"MatchGuid", "Roster": [[Name,
+  PrimaryId, Shortcut, TeamNum], …], "Teams": [[Name, TeamNum, ColorPrimary, ColorSecondary], …],
+  "Game": {Arena, bHasWinner, Winner, bHasTarget, Target, PlaylistId: those present}}``;
+- the matrix: one int32 column per value, ``count`` ticks each. Columns: receive time (µs after
+  ``t0_us``), clock, game bits (1 overtime, 2 replay), ball speed (0.1 km/h), ball team; per
+  player speed (0.1 km/h), boost, flags; per team its score; per player the 8 stats
+  (``STAT_FIELDS``). A player's flags are the ``FLAG_FIELDS`` bits (set when true) and bit 7
+  when the player has spectator fields at all: without it speed and boost are unknown (absent in
+  the ticks), with it a missing ``Speed`` or ``Boost`` is 0 (the game omits zeros). An unknown
+  number is ``UNKNOWN`` (-2**31; ``None`` in the ticks). Each column is delta-coded along time
+  (modulo 2**32), the first tick against the previous block's last tick (against 0 in a block
+  with a header; the time column always starts from 0), zigzag-mapped (``(d << 1) ^ (d >> 31)``)
+  and stored as 4 byte planes: every column's lowest bytes, tick after tick, column after column,
+  then every second byte, and so on;
+- ``<H`` keyframe count, then per keyframe ``<HI`` tick index and length, and the tick's
+  ``Data`` JSON text as the game sent it.
+
+A block carries its header when it is the encoder's first, when the header changed (match, roster,
+team names or colours, camera target, winner, arena, playlist) and at least every
+``SYNC_EVERY_US``; a block without one depends on the previous block of its stream. So a stream
+is decoded in order by one ``TickBlockDecoder``, which raises ``MissingHeaderError`` for a block
+whose header (or predecessor) it has not seen; decoding can start again at any block with a
+header. ``expand`` gives ticks shaped like ``UpdateState`` data, keyframes verbatim, so derivation
+reads both the same way.
 """
 
 from __future__ import annotations
 
-import base64
+import struct
+import sys
 import zlib
+from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
 
 TICK_BLOCK_EVENT = "TickBlock"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+SYNC_EVERY_US = 10_000_000
+COMPRESS_LEVEL = 6
 
 STAT_FIELDS = ("Score", "Goals", "Shots", "Assists", "Saves", "Touches", "CarTouches", "Demos")
 FLAG_FIELDS = (
@@ -41,8 +80,31 @@ FLAG_FIELDS = (
     "bDemolished",
     "bSupersonic",
 )
-_HAS_TELEMETRY = 1 << len(FLAG_FIELDS)  # the player's spectator fields were present at all
+HAS_TELEMETRY = 1 << 7  # the player's spectator fields were present at all
+UNKNOWN = -(1 << 31)  # int32's minimum; numbers above it, up to int32's maximum, are kept
+_MAX = (1 << 31) - 1
 _GAME_HEADER_FIELDS = ("Arena", "bHasWinner", "Winner", "bHasTarget", "Target", "PlaylistId")
+_FLAG_BITS = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+_SPECTATOR = frozenset({"Speed", "Boost", *FLAG_FIELDS})
+_GAME_COLUMNS = 4  # clock, game bits, ball speed, ball team
+_PER_PLAYER = 3  # speed, boost, flags
+_OVERTIME = 1
+_REPLAY = 2
+_PREFIX = struct.Struct("<BI")
+_BODY = struct.Struct("<HH")
+_TIME = struct.Struct("<i")
+_HAS_HEADER = 1
+_stats_of = itemgetter(*STAT_FIELDS)
+_roster_of = itemgetter("Name", "PrimaryId", "Shortcut", "TeamNum")
+_team_of = itemgetter("Name", "TeamNum", "ColorPrimary", "ColorSecondary")
+
+
+class MissingHeaderError(ValueError):
+    """A block refers to a header (and previous block) its decoder has not seen."""
+
+
+class Unpackable(ValueError):
+    """A tick whose shape a block cannot hold (``Players`` not a list of objects, …)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,220 +117,503 @@ class Tick:
     keyframe: bool
 
 
-def header_of(data: dict[str, Any]) -> dict[str, Any]:
-    """What a tick shares with the other ticks of its block."""
-    game = data.get("Game") or {}
+@dataclass(frozen=True, slots=True)
+class TickValues:
+    """What a block keeps of one tick: its header (as a comparable key) and its column values
+    (without the time). ``exact`` is False when some value could not be kept as it was."""
+
+    header: tuple[Any, ...]
+    values: list[int]
+    packed: bytes  # the values as little-endian int32
+    players: int
+    exact: bool
+
+    @property
+    def replay(self) -> bool:
+        return bool(self.values[1] & _REPLAY)
+
+    @property
+    def scoreboard(self) -> bytes:
+        """Team scores and every player's stats (packed): a change makes a keyframe."""
+        return self.packed[4 * (_GAME_COLUMNS + _PER_PLAYER * self.players) :]
+
+
+def _pack(values: list[int]) -> bytes:
+    packed = array("i", values)  # OverflowError beyond int32, TypeError for non-integers
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def values_of(data: dict[str, Any]) -> TickValues:
+    """The header key and column values of one tick; raises ``Unpackable``."""
+    try:
+        return _values_fast(data)
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
+        return _values_slow(data)
+
+
+def _values_fast(data: dict[str, Any]) -> TickValues:
+    game = data["Game"]
+    ball = game["Ball"]
+    players = data["Players"]
+    teams = game["Teams"]
+    values = [
+        game["TimeSeconds"],
+        (_OVERTIME if game["bOvertime"] else 0) | (_REPLAY if game["bReplay"] else 0),
+        round(ball["Speed"] * 10),
+        ball["TeamNum"],
+    ]
+    stats: list[int] = []
+    roster = []
+    for p in players:
+        if p.keys().isdisjoint(_SPECTATOR):
+            values += (0, 0, 0)
+        else:
+            get = p.get
+            flags = HAS_TELEMETRY
+            if get("bHasCar"):
+                flags |= 1
+            if get("bBoosting"):
+                flags |= 2
+            if get("bOnGround"):
+                flags |= 4
+            if get("bOnWall"):
+                flags |= 8
+            if get("bPowersliding"):
+                flags |= 16
+            if get("bDemolished"):
+                flags |= 32
+            if get("bSupersonic"):
+                flags |= 64
+            values += (round(get("Speed", 0) * 10), get("Boost", 0), flags)
+        stats += _stats_of(p)
+        roster.append(_roster_of(p))
+    values += [t["Score"] for t in teams]
+    values += stats
+    packed = _pack(values)
+    if min(values) == UNKNOWN:
+        raise ValueError("a number that reads as unknown")
+    header = (
+        data.get("MatchGuid"),
+        roster,
+        [_team_of(t) for t in teams],
+        [game.get(key, _Absent) for key in _GAME_HEADER_FIELDS],
+    )
+    return TickValues(header, values, packed, len(players), True)
+
+
+class _Absent:
+    """A game header field that was not there (distinct from null)."""
+
+
+def _exact(value: Any) -> int | None:
+    if type(value) is int and UNKNOWN < value <= _MAX:
+        return value
+    return None
+
+
+def _tenths(value: Any) -> int | None:
+    if type(value) in (int, float) and abs(value) < 2e8:
+        return round(float(value) * 10)
+    return None
+
+
+def _values_slow(data: dict[str, Any]) -> TickValues:
+    """Like ``_values_fast``, value by value: a missing or null number is ``UNKNOWN``, and so is
+    one the columns cannot hold exactly, which also makes the tick inexact (kept verbatim)."""
+    game = data.get("Game")
+    players = data.get("Players")
+    if not isinstance(game, dict) or not isinstance(players, list):
+        raise Unpackable("an UpdateState without a Game object and a Players list")
+    teams = game.get("Teams")
+    if teams is None:
+        teams = []
+    if not isinstance(teams, list) or not all(isinstance(t, dict) for t in teams + players):
+        raise Unpackable("an UpdateState team or player is not an object")
+    ball = game.get("Ball")
+    exact = ball is None or isinstance(ball, dict)
+    if not isinstance(ball, dict):
+        ball = {}
+
+    def keep(value: Any, convert: Any = _exact) -> int:
+        nonlocal exact
+        if value is None:
+            return UNKNOWN
+        number: int | None = convert(value)
+        if number is None:
+            exact = False
+            return UNKNOWN
+        return number
+
+    values = [
+        keep(game.get("TimeSeconds")),
+        (_OVERTIME if game.get("bOvertime") else 0) | (_REPLAY if game.get("bReplay") else 0),
+        keep(ball.get("Speed"), _tenths),
+        keep(ball.get("TeamNum")),
+    ]
+    for p in players:
+        if p.keys().isdisjoint(_SPECTATOR):
+            values += (0, 0, 0)
+        else:
+            flags = HAS_TELEMETRY
+            for name, bit in _FLAG_BITS.items():
+                if p.get(name):
+                    flags |= bit
+            values += (keep(p.get("Speed", 0), _tenths), keep(p.get("Boost", 0)), flags)
+    values += [keep(t.get("Score")) for t in teams]
+    for p in players:
+        values += [keep(p.get(name)) for name in STAT_FIELDS]
+    header = (
+        data.get("MatchGuid"),
+        [tuple(p.get(k) for k in ("Name", "PrimaryId", "Shortcut", "TeamNum")) for p in players],
+        [
+            tuple(t.get(k) for k in ("Name", "TeamNum", "ColorPrimary", "ColorSecondary"))
+            for t in teams
+        ],
+        [game.get(key, _Absent) for key in _GAME_HEADER_FIELDS],
+    )
+    return TickValues(header, values, _pack(values), len(players), exact)
+
+
+def _header_json(header: tuple[Any, ...]) -> dict[str, Any]:
+    guid, roster, teams, game = header
     return {
-        "MatchGuid": data.get("MatchGuid"),
-        "Roster": [
-            [p.get("Name"), p.get("PrimaryId"), p.get("Shortcut"), p.get("TeamNum")]
-            for p in data.get("Players") or []
-        ],
-        "Teams": [
-            [t.get("Name"), t.get("TeamNum"), t.get("ColorPrimary"), t.get("ColorSecondary")]
-            for t in game.get("Teams") or []
-        ],
-        "Game": {key: game[key] for key in _GAME_HEADER_FIELDS if key in game},
+        "MatchGuid": guid,
+        "Roster": [list(p) for p in roster],
+        "Teams": [list(t) for t in teams],
+        "Game": {
+            key: value
+            for key, value in zip(_GAME_HEADER_FIELDS, game, strict=True)
+            if value is not _Absent
+        },
     }
 
 
-def _centi(value: Any) -> int | None:
-    return round(value * 100) if isinstance(value, int | float) else None
+@cache
+def _lanes(columns: int) -> tuple[int, int, int, int, int]:
+    """Masks to treat a big integer as ``columns`` int32 lanes (SWAR): the high bit of each lane,
+    all bits but it, all bits, all but the low bit, and the low bit."""
+
+    def repeat(lane: bytes) -> int:
+        return int.from_bytes(lane * columns, "little")
+
+    high = repeat(b"\x00\x00\x00\x80")
+    every = (1 << (32 * columns)) - 1
+    return (
+        high,
+        every ^ high,
+        every,
+        repeat(b"\xfe\xff\xff\xff"),
+        repeat(b"\x01\x00\x00\x00"),
+    )
 
 
-def _delta(values: list[Any]) -> list[Any]:
-    """First value, then differences (None stays None; a value after None is absolute)."""
-    out: list[Any] = []
-    previous: Any = None
-    for value in values:
-        if isinstance(value, int) and isinstance(previous, int):
-            out.append(value - previous)
-        else:
-            out.append(value if value is None else [value])  # [v]: absolute restart
-        previous = value
-    return out
+def _encode_matrix(previous: bytes, rows: list[bytes], columns: int) -> bytes:
+    """Rows of packed int32 lanes → zigzag deltas along time, as column-major byte planes.
+
+    Lane-wise arithmetic on whole rows as big integers (no carry crosses a lane), so the cost is
+    per tick, not per value."""
+    high, not_high, every, not_low, _ = _lanes(columns)
+    size = 4 * columns
+    before = int.from_bytes(previous, "little")
+    out = []
+    for row in rows:
+        now = int.from_bytes(row, "little")
+        delta = ((now | high) - (before & not_high)) ^ ((now ^ before ^ every) & high)
+        zigzag = ((delta << 1) & not_low) ^ (((delta & high) >> 31) * 0xFFFFFFFF)
+        out.append(zigzag.to_bytes(size, "little"))
+        before = now
+    interleaved = b"".join(out)
+    return b"".join(
+        plane[c::columns] for plane in (interleaved[b::4] for b in range(4)) for c in range(columns)
+    )
 
 
-def _undelta(values: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    previous: Any = None
-    for value in values:
-        if value is None:
-            current = None
-        elif isinstance(value, list):
-            current = value[0]
-        else:
-            current = previous + value
-        out.append(current)
-        previous = current
-    return out
+def _decode_matrix(previous: bytes, planes: bytes, columns: int, count: int) -> list[bytes]:
+    """The inverse of ``_encode_matrix``: the rows, packed."""
+    if len(planes) != 4 * columns * count:
+        raise ValueError("the tick block's matrix has the wrong size")
+    high, not_high, _, _, low = _lanes(columns)
+    size = 4 * columns
+    interleaved = bytearray(size * count)
+    at = 0
+    for b in range(4):
+        for c in range(columns):
+            interleaved[c * 4 + b :: size] = planes[at : at + count]
+            at += count
+    rows = []
+    before = int.from_bytes(previous, "little")
+    for i in range(count):
+        zigzag = int.from_bytes(interleaved[i * size : (i + 1) * size], "little")
+        delta = ((zigzag >> 1) & not_high) ^ ((zigzag & low) * 0xFFFFFFFF)
+        before = ((before & not_high) + (delta & not_high)) ^ ((before ^ delta) & high)
+        rows.append(before.to_bytes(size, "little"))
+    return rows
 
 
-class TickBlockBuilder:
-    """Collects consecutive ticks sharing one header; ``encode`` makes the journal data."""
+def _unpack(row: bytes) -> list[int]:
+    values = array("i")
+    values.frombytes(row)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tolist()
 
-    def __init__(self) -> None:
+
+class TickBlockEncoder:
+    """Collects consecutive ticks of one stream sharing one header; ``encode`` makes the row's
+    data and payload. Keeps what the next block refers to, so use one encoder per stream."""
+
+    def __init__(self, sync_every_us: int = SYNC_EVERY_US, level: int = COMPRESS_LEVEL) -> None:
+        self._sync_every_us = sync_every_us
+        self._level = level
+        # The stream: what the previous block left for the next one to refer to.
+        self._header: tuple[Any, ...] | None = None
+        self._last_row = b""
+        self._reference = b""
+        self._previous_first_seq = 0
+        self._synced_at_us = 0
         self._reset()
 
     def _reset(self) -> None:
-        self.header: dict[str, Any] | None = None
+        self.count = 0
         self.first_seq = 0
         self.t0_us = 0
-        self.count = 0
-        self._times: list[int] = []
-        self._game: dict[str, list[Any]] = {}
-        self._players: list[dict[str, list[Any]]] = []
-        self._keyframes: dict[str, dict[str, Any]] = {}
+        self._block_header: tuple[Any, ...] | None = None
+        self._rows: list[bytes] = []
+        self._keyframes: list[tuple[int, bytes]] = []
 
-    def fits(self, seq: int, data: dict[str, Any]) -> bool:
-        """Whether the tick can join this block (empty, next seq, same header)."""
-        if self.count == 0:
-            return True
-        return seq == self.first_seq + self.count and header_of(data) == self.header
+    def fits(self, seq: int, received_at_us: int, tick: TickValues) -> bool:
+        """Whether the tick can join this block: empty, or the next seq with the same header
+        (and a receive time the time column can hold)."""
+        return self.count == 0 or (
+            seq == self.first_seq + self.count
+            and UNKNOWN < received_at_us - self.t0_us <= _MAX
+            and self.count < 0xFFFF
+            and tick.header == self._block_header
+        )
 
-    def add(self, seq: int, received_at_us: int, data: dict[str, Any], keyframe: bool) -> None:
+    def add(
+        self,
+        seq: int,
+        received_at_us: int,
+        tick: TickValues,
+        keyframe_text: bytes | None = None,
+    ) -> None:
+        """Add a tick; ``keyframe_text`` (its ``Data`` JSON) keeps it verbatim as well, which a
+        tick whose values are not all exact (``tick.exact``) needs."""
+        if keyframe_text is None and not tick.exact:
+            raise ValueError("a tick the columns cannot hold exactly must be kept verbatim")
         if self.count == 0:
-            self.header = header_of(data)
+            self._block_header = tick.header
             self.first_seq = seq
             self.t0_us = received_at_us
-            self._game = {k: [] for k in ("clock", "ot", "replay", "ball", "ball_team", "scores")}
-            self._players = [
-                {"stats": [], "speed": [], "boost": [], "flags": []} for _ in self.header["Roster"]
-            ]
-        elif not self.fits(seq, data):
+        elif not self.fits(seq, received_at_us, tick):
             raise ValueError("the tick does not belong to this block; encode it first")
-        game = data.get("Game") or {}
-        ball = game.get("Ball") or {}
-        columns = self._game
-        columns["clock"].append(game.get("TimeSeconds"))
-        columns["ot"].append(int(bool(game.get("bOvertime"))))
-        columns["replay"].append(int(bool(game.get("bReplay"))))
-        columns["ball"].append(_centi(ball.get("Speed")))
-        columns["ball_team"].append(ball.get("TeamNum"))
-        columns["scores"].append([t.get("Score") for t in game.get("Teams") or []])
-        for player, out in zip(data.get("Players") or [], self._players, strict=True):
-            out["stats"].append([player.get(name) for name in STAT_FIELDS])
-            out["speed"].append(_centi(player.get("Speed")))
-            out["boost"].append(player.get("Boost"))
-            flags = _HAS_TELEMETRY if "bHasCar" in player or "Speed" in player else 0
-            for bit, name in enumerate(FLAG_FIELDS):
-                if player.get(name):
-                    flags |= 1 << bit
-            out["flags"].append(flags)
-        self._times.append(received_at_us - self.t0_us)
-        if keyframe:
-            self._keyframes[str(self.count)] = data
+        self._rows.append(_TIME.pack(received_at_us - self.t0_us) + tick.packed)
+        if keyframe_text is not None:
+            self._keyframes.append((self.count, keyframe_text))
         self.count += 1
 
-    def encode(self) -> dict[str, Any]:
-        """The journal data of this block; the builder is empty again afterwards."""
-        players = [
-            {
-                "stats": [_delta(list(col)) for col in zip(*p["stats"], strict=True)]
-                if p["stats"] and p["stats"][0]
-                else [],
-                "speed": _delta(p["speed"]),
-                "boost": _delta(p["boost"]),
-                "flags": p["flags"],
-            }
-            for p in self._players
-        ]
-        game = {key: _delta(values) for key, values in self._game.items() if key != "scores"}
-        game["scores"] = [_delta(list(col)) for col in zip(*self._game["scores"], strict=True)]
-        payload = {
-            "header": self.header,
-            "dt_us": _delta(self._times),
-            "game": game,
-            "players": players,
-            "keyframes": self._keyframes,
-        }
-        block = {
+    def encode(self, coalesced: int = 0) -> tuple[dict[str, Any], bytes]:
+        """The row's data and payload for this block; the encoder is empty again afterwards."""
+        if not self.count or self._block_header is None:
+            raise ValueError("an empty tick block")
+        header = self._block_header
+        size = len(self._rows[0])
+        columns = size // 4
+        with_header = (
+            self._header is None
+            or header != self._header
+            or len(self._last_row) != size
+            or self.t0_us - self._synced_at_us >= self._sync_every_us
+        )
+        if with_header:
+            previous = bytes(size)
+            header_text = orjson.dumps(_header_json(header))
+            compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)
+            reference = header_text
+            prefix = _PREFIX.pack(_HAS_HEADER, 0)
+        else:
+            previous = bytes(4) + self._last_row[4:]
+            header_text = b""
+            compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15, zdict=self._reference)
+            reference = self._reference
+            prefix = _PREFIX.pack(0, self._previous_first_seq & 0xFFFFFFFF)
+        parts = [_BODY.pack(self.count, columns)]
+        if with_header:
+            parts += (struct.pack("<I", len(header_text)), header_text)
+        parts += (
+            _encode_matrix(previous, self._rows, columns),
+            struct.pack("<H", len(self._keyframes)),
+        )
+        for index, text in self._keyframes:
+            parts += (struct.pack("<HI", index, len(text)), text)
+            reference = text
+        payload = prefix + compressor.compress(b"".join(parts)) + compressor.flush()
+        data: dict[str, Any] = {
             "v": FORMAT_VERSION,
             "first_seq": self.first_seq,
             "count": self.count,
             "t0_us": self.t0_us,
-            "z": base64.b64encode(zlib.compress(orjson.dumps(payload), 6)).decode("ascii"),
+            "header": with_header,
         }
+        if coalesced:
+            data["coalesced"] = coalesced
+        self._header = header
+        self._last_row = self._rows[-1]
+        self._reference = reference
+        self._previous_first_seq = self.first_seq
+        if with_header:
+            self._synced_at_us = self.t0_us
         self._reset()
-        return block
+        return data, payload
 
 
-def expand(block: dict[str, Any]) -> list[Tick]:
-    """The ticks of a block, in order, each as ``UpdateState``-shaped data."""
-    if block.get("v") != FORMAT_VERSION:
-        raise ValueError(f"unknown tick block version {block.get('v')!r}")
-    payload = orjson.loads(zlib.decompress(base64.b64decode(block["z"])))
-    count: int = block["count"]
-    header = payload["header"]
-    times = _undelta(payload["dt_us"])
-    game = {key: _undelta(values) for key, values in payload["game"].items() if key != "scores"}
-    score_columns = [_undelta(col) for col in payload["game"]["scores"]]
+class TickBlockDecoder:
+    """Expands the tick blocks of one stream, in journal order; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._header: dict[str, Any] | None = None
+        self._last_row = b""
+        self._reference = b""
+        self._previous_first_seq = 0
+
+    def expand(self, block: Mapping[str, Any], payload: bytes) -> list[Tick]:
+        """The ticks of a block, in order, each as ``UpdateState``-shaped data.
+
+        Raises ``MissingHeaderError`` when the block refers to a header (or a previous block)
+        this decoder has not seen, ``ValueError`` when the block is not one it can read."""
+        if block.get("v") != FORMAT_VERSION:
+            raise ValueError(f"unknown tick block version {block.get('v')!r}")
+        first_seq: int = block["first_seq"]
+        t0_us: int = block["t0_us"]
+        if len(payload) < _PREFIX.size:
+            raise ValueError("a tick block payload too short to be one")
+        flags, previous_seq = _PREFIX.unpack_from(payload)
+        with_header = bool(flags & _HAS_HEADER)
+        if not with_header:
+            if self._header is None:
+                raise MissingHeaderError(
+                    f"the tick block at seq {first_seq} needs the header of an earlier block of "
+                    "its stream, which this decoder has not seen: decode the stream in order, "
+                    "from its first block or from a block with a header"
+                )
+            if previous_seq != self._previous_first_seq & 0xFFFFFFFF:
+                raise MissingHeaderError(
+                    f"the tick block at seq {first_seq} follows the block at seq "
+                    f"{previous_seq}, but this decoder last read the block at seq "
+                    f"{self._previous_first_seq}: decode the stream in order"
+                )
+            inflater = zlib.decompressobj(-15, zdict=self._reference)
+        else:
+            inflater = zlib.decompressobj(-15)
+        try:
+            body = inflater.decompress(payload[_PREFIX.size :]) + inflater.flush()
+        except zlib.error as exc:
+            raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
+        count, columns = _BODY.unpack_from(body)
+        if count != block["count"]:
+            raise ValueError("the tick block's count does not match its payload")
+        at = _BODY.size
+        reference = self._reference
+        if with_header:
+            (size,) = struct.unpack_from("<I", body, at)
+            at += 4
+            header_text = body[at : at + size]
+            header = orjson.loads(header_text)
+            at += size
+            previous = bytes(4 * columns)
+            reference = header_text
+        else:
+            assert self._header is not None
+            header = self._header
+            if len(self._last_row) != 4 * columns:
+                raise ValueError("the tick block's columns do not match its header")
+            previous = bytes(4) + self._last_row[4:]
+        n_players, n_teams = len(header["Roster"]), len(header["Teams"])
+        if columns != 1 + _GAME_COLUMNS + (_PER_PLAYER + len(STAT_FIELDS)) * n_players + n_teams:
+            raise ValueError("the tick block's columns do not match its header")
+        end = at + 4 * columns * count
+        rows = _decode_matrix(previous, body[at:end], columns, count)
+        at = end
+        (n_keyframes,) = struct.unpack_from("<H", body, at)
+        at += 2
+        keyframes: dict[int, dict[str, Any]] = {}
+        for _ in range(n_keyframes):
+            index, size = struct.unpack_from("<HI", body, at)
+            at += 6
+            text = body[at : at + size]
+            keyframes[index] = orjson.loads(text)
+            reference = text
+            at += size
+        ticks = []
+        for i, packed in enumerate(rows):
+            row = _unpack(packed)
+            received = t0_us + row[0]
+            if i in keyframes:
+                ticks.append(Tick(first_seq + i, received, keyframes[i], True))
+            else:
+                ticks.append(Tick(first_seq + i, received, _tick_data(header, row), False))
+        self._header = header
+        self._last_row = rows[-1]
+        self._reference = reference
+        self._previous_first_seq = first_seq
+        return ticks
+
+
+def _known(value: int) -> int | None:
+    return None if value == UNKNOWN else value
+
+
+def _tick_data(header: dict[str, Any], row: list[int]) -> dict[str, Any]:
+    """One tick from its column values (time first) and the block's header."""
+    roster = header["Roster"]
+    n = len(roster)
+    at = 1 + _GAME_COLUMNS
+    scores_at = at + _PER_PLAYER * n
+    stats_at = scores_at + len(header["Teams"])
     players = []
-    for p in payload["players"]:
-        stats = [_undelta(col) for col in p["stats"]]
-        players.append((stats, _undelta(p["speed"]), _undelta(p["boost"]), p["flags"]))
-    keyframes = payload["keyframes"]
-    ticks: list[Tick] = []
-    for i in range(count):
-        seq = block["first_seq"] + i
-        received = block["t0_us"] + times[i]
-        if str(i) in keyframes:
-            ticks.append(Tick(seq, received, keyframes[str(i)], True))
-            continue
-        ticks.append(
-            Tick(seq, received, _tick_data(header, game, score_columns, players, i), False)
-        )
-    return ticks
-
-
-def _tick_data(
-    header: dict[str, Any],
-    game: dict[str, list[Any]],
-    score_columns: list[list[Any]],
-    players: list[tuple[list[list[Any]], list[Any], list[Any], list[int]]],
-    i: int,
-) -> dict[str, Any]:
-    out_players = []
-    for (name, primary_id, shortcut, team), (stats, speed, boost, flags) in zip(
-        header["Roster"], players, strict=True
-    ):
+    for k, (name, primary_id, shortcut, team) in enumerate(roster):
         player: dict[str, Any] = {
             "Name": name,
             "PrimaryId": primary_id,
             "Shortcut": shortcut,
             "TeamNum": team,
         }
-        for field_name, column in zip(STAT_FIELDS, stats, strict=False):
-            player[field_name] = column[i]
-        if flags[i] & _HAS_TELEMETRY:
-            if speed[i] is not None:
-                player["Speed"] = speed[i] / 100
-            if boost[i] is not None:
-                player["Boost"] = boost[i]
+        stats = row[stats_at + k * len(STAT_FIELDS) : stats_at + (k + 1) * len(STAT_FIELDS)]
+        for field_name, value in zip(STAT_FIELDS, stats, strict=True):
+            player[field_name] = _known(value)
+        speed, boost, flags = row[at + k * _PER_PLAYER : at + (k + 1) * _PER_PLAYER]
+        if flags & HAS_TELEMETRY:
             for bit, flag in enumerate(FLAG_FIELDS):
-                if flags[i] & (1 << bit):
+                if flags & (1 << bit):
                     player[flag] = True
-        out_players.append(player)
+            if speed != UNKNOWN:
+                player["Speed"] = speed / 10
+            if boost != UNKNOWN:
+                player["Boost"] = boost
+        players.append(player)
     teams = [
         {
-            "Name": t[0],
-            "TeamNum": t[1],
-            "Score": score_columns[n][i] if n < len(score_columns) else None,
-            "ColorPrimary": t[2],
-            "ColorSecondary": t[3],
+            "Name": name,
+            "TeamNum": number,
+            "Score": _known(row[scores_at + k]),
+            "ColorPrimary": primary,
+            "ColorSecondary": secondary,
         }
-        for n, t in enumerate(header["Teams"])
+        for k, (name, number, primary, secondary) in enumerate(header["Teams"])
     ]
-    ball_speed = game["ball"][i]
-    game_data: dict[str, Any] = {
+    clock, bits, ball_speed, ball_team = row[1 : 1 + _GAME_COLUMNS]
+    game: dict[str, Any] = {
         "Teams": teams,
-        "TimeSeconds": game["clock"][i],
-        "bOvertime": bool(game["ot"][i]),
+        "TimeSeconds": _known(clock),
+        "bOvertime": bool(bits & _OVERTIME),
         "Ball": {
-            "Speed": None if ball_speed is None else ball_speed / 100,
-            "TeamNum": game["ball_team"][i],
+            "Speed": None if ball_speed == UNKNOWN else ball_speed / 10,
+            "TeamNum": _known(ball_team),
         },
-        "bReplay": bool(game["replay"][i]),
+        "bReplay": bool(bits & _REPLAY),
         **header["Game"],
     }
-    return {"MatchGuid": header["MatchGuid"], "Players": out_players, "Game": game_data}
+    return {"MatchGuid": header["MatchGuid"], "Players": players, "Game": game}

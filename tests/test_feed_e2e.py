@@ -4,6 +4,7 @@ order, and every tick accounted for."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from companion.simulator import StatsApiServer, SynthOptions, load_capture, synthesize
 from companion.sources.feed_session import is_goal_echo
-from companion.tickblock import TICK_BLOCK_EVENT, expand
+from companion.tickblock import TICK_BLOCK_EVENT, TickBlockDecoder
 from tests.conftest import SHARED
 from tests.processes import running_app
 
@@ -51,11 +52,13 @@ def expected_of(messages: Iterable[tuple[str, Any]]) -> tuple[list[tuple[str, An
 def stream_contents(rows: list[dict[str, Any]], stream: str) -> tuple[list[tuple[str, Any]], int]:
     discrete: list[tuple[str, Any]] = []
     ticks = 0
+    decoder = TickBlockDecoder()  # one per stream, fed its blocks in journal order
     for row in rows:
         if row["stream"] != stream:
             continue
         if row["event"] == TICK_BLOCK_EVENT:
-            ticks += len(expand(row["data"])) + row["data"].get("coalesced", 0)
+            payload = base64.b64decode(row["payload"])
+            ticks += len(decoder.expand(row["data"], payload)) + row["data"].get("coalesced", 0)
         else:
             discrete.append((row["event"], row["data"]))
     return discrete, ticks

@@ -8,6 +8,11 @@ game sends after every goal replay. ``UpdateState`` ticks go into tick blocks (s
 verbatim inside its block at a scoreboard change, at replay start and end, and about once a second.
 While storage is behind (``stalled``), ticks coalesce: only the latest is kept, replay boundaries
 excepted, and the block says how many were folded into it.
+
+Decoding is deferred: a tick in the game's own framing (``{"Event":"UpdateState","Data":"…"}``) is
+only recognised by its first bytes when it arrives and kept as it came; the pending ticks are
+decoded, judged (keyframe or not) and packed together when the block is cut, in one warm loop, in
+order. Only while storage is behind is each tick decoded on arrival, to coalesce it.
 """
 
 from __future__ import annotations
@@ -20,12 +25,19 @@ from typing import Any
 import orjson
 
 from companion.model import NewEvent
-from companion.tickblock import STAT_FIELDS, TICK_BLOCK_EVENT, TickBlockBuilder
+from companion.tickblock import (
+    TICK_BLOCK_EVENT,
+    TickBlockEncoder,
+    TickValues,
+    Unpackable,
+    values_of,
+)
 
 SOURCE = "statsapi"
 BLOCK_MAX_AGE_US = 250_000
 KEYFRAME_EVERY_US = 1_000_000
 BLOCK_MAX_TICKS = 240
+TICK_PREFIX = b'{"Event":"UpdateState","Data":"'
 
 
 @dataclass
@@ -39,6 +51,23 @@ class SessionCounters:
     blocks: int = 0
 
 
+@dataclass(slots=True)
+class _Held:
+    """The latest tick while ticks coalesce."""
+
+    seq: int
+    received_at_us: int
+    data: dict[str, Any]
+    text: str | None
+    tick: TickValues
+    keyframe: bool
+
+
+# A tick waiting for its block: seq, receive time, the raw message (or its decoded data and
+# ``Data`` text) and, when already decided, whether it is a keyframe.
+_Pending = tuple[int, int, bytes | tuple[dict[str, Any], str | None], bool | None]
+
+
 def is_goal_echo(data: Any) -> bool:
     """The empty ``GoalScored`` the game repeats after a goal replay: no scorer, no speed."""
     if not isinstance(data, dict):
@@ -46,17 +75,6 @@ def is_goal_echo(data: Any) -> bool:
     scorer = data.get("Scorer")
     name = scorer.get("Name") if isinstance(scorer, dict) else None
     return not name and not data.get("GoalSpeed") and not data.get("GoalTime")
-
-
-def _scoreboard(data: dict[str, Any]) -> tuple[Any, ...]:
-    game = data.get("Game") or {}
-    teams = tuple(t.get("Score") for t in game.get("Teams") or [] if isinstance(t, dict))
-    players = tuple(
-        tuple(p.get(name) for name in STAT_FIELDS)
-        for p in data.get("Players") or []
-        if isinstance(p, dict)
-    )
-    return teams, players
 
 
 class FeedSession:
@@ -73,16 +91,51 @@ class FeedSession:
         self._emit = emit
         self._stalled = stalled
         self._seq = 0
-        self._block = TickBlockBuilder()
+        self._encoder = TickBlockEncoder()
+        self._pending: list[_Pending] = []
         self._last_keyframe_us: int | None = None
-        self._last_scoreboard: tuple[Any, ...] | None = None
+        self._last_scoreboard: bytes | None = None
         self._last_replay: bool | None = None
-        self._held: tuple[int, int, dict[str, Any], bool] | None = None  # a coalesced tick
+        self._held: _Held | None = None  # the coalesced tick; never held while ticks pend
         self._folded = 0
 
     def on_message(self, raw: bytes, received_at_us: int) -> None:
         self._seq += 1
         self.counters.messages += 1
+        if raw.startswith(TICK_PREFIX) and not self._stalled():
+            self._pend((self._seq, received_at_us, raw, None))
+            return
+        decoded = self._decode(raw)
+        if decoded is None:
+            return
+        event, data, text = decoded
+        if event == "UpdateState" and isinstance(data, dict):
+            self._on_tick(self._seq, received_at_us, data, text)
+            return
+        rows = self._cut()
+        row = self._discrete(self._seq, received_at_us, event, data)
+        if row is not None:
+            rows.append(row)
+        if rows:
+            self._emit(rows)
+
+    def poll(self, now_us: int) -> None:
+        """Cut the open block once it is old enough (called when messages pause, too)."""
+        if self._pending:
+            if now_us - self._pending[0][1] >= BLOCK_MAX_AGE_US:
+                self._emit(self._flush())
+        elif self._held is not None and now_us - self._held.received_at_us >= BLOCK_MAX_AGE_US:
+            self._emit(self._cut_held())
+
+    def close(self) -> None:
+        rows = self._cut()
+        if rows:
+            self._emit(rows)
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def _decode(self, raw: bytes) -> tuple[str, Any, str | None] | None:
+        """Event name, data (``Data`` decoded again when it is a string) and ``Data``'s text."""
         try:
             message = orjson.loads(raw)
             event = message["Event"]
@@ -90,99 +143,158 @@ class FeedSession:
                 raise ValueError("no event name")
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             self.counters.undecodable += 1
-            return
+            return None
         data = message.get("Data", {})
+        text = None
         if isinstance(data, str):
+            text = data
             with contextlib.suppress(orjson.JSONDecodeError):  # else kept as the string it was
                 data = orjson.loads(data)
-        if event == "UpdateState" and isinstance(data, dict):
-            self._on_tick(self._seq, received_at_us, data)
-            return
+        return event, data, text
+
+    def _discrete(self, seq: int, received_at_us: int, event: str, data: Any) -> NewEvent | None:
         if event == "GoalScored" and is_goal_echo(data):
             self.counters.echoes_dropped += 1
-            return
+            return None
         self.counters.events += 1
-        rows = self._cut()
-        rows.append(
-            NewEvent(SOURCE, self.stream, self._seq, event[:64], _json(data), received_at_us)
-        )
-        self._emit(rows)
+        return NewEvent(SOURCE, self.stream, seq, event[:64], _json(data), received_at_us)
 
-    def poll(self, now_us: int) -> None:
-        """Cut the open block once it is old enough (called when messages pause, too)."""
-        started = self._held[1] if self._held else self._block.t0_us
-        if (self._block.count or self._held) and now_us - started >= BLOCK_MAX_AGE_US:
-            rows = self._cut()
-            if rows:
-                self._emit(rows)
+    def _pend(self, item: _Pending) -> None:
+        """Queue a tick for the open block; cut the block when it is full or old enough."""
+        if self._held is not None:
+            self._emit(self._cut_held())  # the held tick came first
+        pending = self._pending
+        pending.append(item)
+        if len(pending) >= BLOCK_MAX_TICKS or item[1] - pending[0][1] >= BLOCK_MAX_AGE_US:
+            self._emit(self._flush())
 
-    def close(self) -> None:
-        rows = self._cut()
+    def _on_tick(
+        self, seq: int, received_at_us: int, data: dict[str, Any], text: str | None
+    ) -> None:
+        """A decoded tick: pending as usual, or, while storage is behind, coalesced."""
+        if not self._stalled():
+            self._pend((seq, received_at_us, (data, text), None))
+            return
+        rows = self._flush()
+        try:
+            tick = values_of(data)
+        except Unpackable:
+            rows += self._cut_held()
+            rows.append(self._verbatim(seq, received_at_us, data))
+            self._emit(rows)
+            return
+        self.counters.ticks += 1
+        keyframe, boundary = self._judge(received_at_us, tick)
+        if boundary:  # replay start or end: never folded
+            rows += self._cut_held()
+            self._pending.append((seq, received_at_us, (data, text), keyframe))
+        elif self._held is not None:
+            self._folded += 1
+            self.counters.ticks_coalesced += 1
+            keyframe = keyframe or self._held.keyframe
+            self._held = _Held(seq, received_at_us, data, text, tick, keyframe)
+        else:
+            self._held = _Held(seq, received_at_us, data, text, tick, keyframe)
         if rows:
             self._emit(rows)
 
-    def _on_tick(self, seq: int, received_at_us: int, data: dict[str, Any]) -> None:
-        self.counters.ticks += 1
-        game = data.get("Game")
-        replay = bool(game.get("bReplay")) if isinstance(game, dict) else False
-        scoreboard = _scoreboard(data)
+    def _judge(self, received_at_us: int, tick: TickValues) -> tuple[bool, bool]:
+        """Whether a tick is a keyframe and whether it starts or ends a replay."""
+        replay = tick.replay
+        scoreboard = tick.scoreboard
+        last_replay = self._last_replay
         keyframe = (
             self._last_keyframe_us is None
             or received_at_us - self._last_keyframe_us >= KEYFRAME_EVERY_US
             or scoreboard != self._last_scoreboard
-            or replay != self._last_replay
+            or replay != last_replay
         )
-        boundary = self._last_replay is not None and replay != self._last_replay
         self._last_scoreboard = scoreboard
         self._last_replay = replay
         if keyframe:
             self._last_keyframe_us = received_at_us
-        rows: list[NewEvent] = []
-        if self._stalled() and not boundary:
-            if self._held is not None:
-                self._folded += 1
-                self.counters.ticks_coalesced += 1
-                keyframe = keyframe or self._held[3]
-            elif self._block.count:
-                rows = self._cut()
-            self._held = (seq, received_at_us, data, keyframe)
-        else:
-            if self._held is not None:
-                rows = self._cut_held()
-            if not self._block.fits(seq, data):
-                rows += self._cut()
-            self._block.add(seq, received_at_us, data, keyframe)
-            full = self._block.count >= BLOCK_MAX_TICKS
-            if full or received_at_us - self._block.t0_us >= BLOCK_MAX_AGE_US:
-                rows += self._cut()
-        if rows:
-            self._emit(rows)
+        return keyframe, last_replay is not None and replay != last_replay
 
-    def _cut_held(self) -> list[NewEvent]:
-        """The open block, then the held (coalesced) tick as a block of its own."""
-        if self._held is None:
-            return self._cut()
-        seq, received, data, keyframe = self._held
-        self._held = None
-        rows = self._cut()
-        self._block.add(seq, received, data, keyframe)
-        rows.append(self._encode_block(coalesced=self._folded))
-        self._folded = 0
+    # -- blocks -------------------------------------------------------------------------------
+
+    def _flush(self) -> list[NewEvent]:
+        """Decode, judge and pack the pending ticks, in order, into rows."""
+        rows: list[NewEvent] = []
+        if not self._pending:
+            return rows
+        pending, self._pending = self._pending, []
+        encoder = self._encoder
+        for seq, received_at_us, item, decided in pending:
+            if isinstance(item, bytes):
+                decoded = self._decode(item)
+                if decoded is None:
+                    continue
+                event, data, text = decoded
+                if event != "UpdateState" or not isinstance(data, dict):
+                    if encoder.count:
+                        rows.append(self._encode_block())
+                    row = self._discrete(seq, received_at_us, event, data)
+                    if row is not None:
+                        rows.append(row)
+                    continue
+            else:
+                data, text = item
+            try:
+                tick = values_of(data)
+            except Unpackable:
+                if encoder.count:
+                    rows.append(self._encode_block())
+                rows.append(self._verbatim(seq, received_at_us, data))
+                continue
+            if decided is None:
+                self.counters.ticks += 1
+                keyframe = self._judge(received_at_us, tick)[0]
+            else:
+                keyframe = decided
+            if encoder.count and not encoder.fits(seq, received_at_us, tick):
+                rows.append(self._encode_block())
+            verbatim = None
+            if keyframe or not tick.exact:
+                verbatim = text.encode() if text is not None else orjson.dumps(data)
+            encoder.add(seq, received_at_us, tick, verbatim)
+        if encoder.count:
+            rows.append(self._encode_block())
         return rows
 
+    def _cut_held(self) -> list[NewEvent]:
+        """The held (coalesced) tick as a block of its own."""
+        held = self._held
+        if held is None:
+            return []
+        self._held = None
+        verbatim = None
+        if held.keyframe or not held.tick.exact:
+            verbatim = held.text.encode() if held.text is not None else orjson.dumps(held.data)
+        self._encoder.add(held.seq, held.received_at_us, held.tick, verbatim)
+        row = self._encode_block(coalesced=self._folded)
+        self._folded = 0
+        return [row]
+
     def _cut(self) -> list[NewEvent]:
-        """Everything not yet journaled, as rows: the open block, then any held tick."""
-        if self._held is not None:
-            return self._cut_held()
-        return [self._encode_block()] if self._block.count else []
+        """Everything not yet journaled, as rows: the held tick, then the pending ticks."""
+        return self._cut_held() + self._flush()
+
+    def _verbatim(self, seq: int, received_at_us: int, data: dict[str, Any]) -> NewEvent:
+        """A tick no block can hold, journaled as it is."""
+        self.counters.ticks += 1
+        return NewEvent(SOURCE, self.stream, seq, "UpdateState", _json(data), received_at_us)
 
     def _encode_block(self, coalesced: int = 0) -> NewEvent:
-        block = self._block.encode()
-        if coalesced:
-            block["coalesced"] = coalesced
+        block, payload = self._encoder.encode(coalesced)
         self.counters.blocks += 1
         return NewEvent(
-            SOURCE, self.stream, block["first_seq"], TICK_BLOCK_EVENT, _json(block), block["t0_us"]
+            SOURCE,
+            self.stream,
+            block["first_seq"],
+            TICK_BLOCK_EVENT,
+            _json(block),
+            block["t0_us"],
+            payload,
         )
 
 
