@@ -13,38 +13,40 @@ whose values the columns cannot hold exactly), so nothing the game sent is only 
 Format, version 2. The journal row (event ``TickBlock``, ``seq`` = the first tick's seq, ``ts`` =
 the first tick's receive time) has:
 
-- ``data``: a small JSON description, ``{"v": 2, "first_seq", "count", "t0_us", "header":
-  bool}`` plus ``"coalesced": n`` when ``n`` ticks were folded into the block while storage was
-  behind. Tick seqs are consecutive within a block, from ``first_seq``.
-- ``payload`` (BLOB): 5 bytes, ``<BI``: flags (bit 0: the block carries its header) and the
-  ``first_seq`` of the previous block of the stream modulo 2**32 (0 when the block has a header),
-  then a raw deflate stream (``wbits=-15``) of the body. A block with a header is compressed
-  without a dictionary; one without uses the stream's *reference*: the text of the latest keyframe
-  so far (or, before any, the header's JSON text), counted from the last block with a header.
+- ``data``: a small JSON description, ``{"v": 2, "first_seq", "count", "t0_us"}``, plus
+  ``"header": true`` when the block carries its header and ``"coalesced": n`` when ``n`` ticks
+  were folded into it while storage was behind. Tick seqs are consecutive within a block, from
+  ``first_seq``.
+- ``payload`` (BLOB), little-endian throughout: 5 bytes, ``<BI``: flags (bit 0: the block
+  carries its header; bit 1: it has text) and the ``first_seq`` of the stream's previous block
+  modulo 2**32 (0 for the first); then one or two raw deflate streams (``wbits=-15``), each
+  ending where its last block says so:
 
-The body, little-endian throughout:
-
-- ``<HH``: tick count, column count;
-- with a header: ``<I`` length and the header's JSON: ``{"MatchGuid", "Roster": [[Name,
-  PrimaryId, Shortcut, TeamNum], …], "Teams": [[Name, TeamNum, ColorPrimary, ColorSecondary], …],
-  "Game": {Arena, bHasWinner, Winner, bHasTarget, Target, PlaylistId: those present}}``;
-- the matrix: one int32 column per value, ``count`` ticks each. Columns: receive time (µs after
-  ``t0_us``), clock, game bits (1 overtime, 2 replay), ball speed (0.1 km/h), ball team; per
-  player speed (0.1 km/h), boost, flags; per team its score; per player the 8 stats
-  (``STAT_FIELDS``). A player's flags are the ``FLAG_FIELDS`` bits (set when true) and bit 7
-  when the player has spectator fields at all: without it speed and boost are unknown (absent in
-  the ticks), with it a missing ``Speed`` or ``Boost`` is 0 (the game omits zeros). An unknown
-  number is ``UNKNOWN`` (-2**31; ``None`` in the ticks). Each column is delta-coded along time
-  (modulo 2**32), the first tick against the previous block's last tick (against 0 in a block
-  with a header; the time column always starts from 0), zigzag-mapped (``(d << 1) ^ (d >> 31)``)
-  and stored as 4 byte planes: every column's lowest bytes, tick after tick, column after column,
-  then every second byte, and so on;
-- ``<H`` keyframe count, then per keyframe ``<HI`` tick index and length, and the tick's
-  ``Data`` JSON text as the game sent it.
+  1. the *matrix*: ``<HH`` tick count and column count, then one int32 column per value,
+     ``count`` ticks each. Columns: receive time (µs after ``t0_us``), clock, game bits (1
+     overtime, 2 replay), ball speed (0.1 km/h), ball team; per player speed (0.1 km/h), boost,
+     flags; per team its score; per player the 8 stats (``STAT_FIELDS``). A player's flags are
+     the ``FLAG_FIELDS`` bits (set when true) and bit 7 when the player has spectator fields at
+     all: without it speed and boost are unknown (absent in the ticks), with it a missing
+     ``Speed`` or ``Boost`` is 0 (the game omits zeros). An unknown number is ``UNKNOWN``
+     (-2**31; ``None`` in the ticks). Each column is delta-coded along time (modulo 2**32), the
+     first tick against the previous block's last tick (against 0 in a block with a header; the
+     time column always starts from 0), zigzag-mapped (``(d << 1) ^ (d >> 31)``) and stored as 4
+     byte planes: every column's lowest bytes, tick after tick, column after column, then every
+     second byte, and so on. (Deflated with ``Z_RLE``: mostly runs of zeros and small numbers.)
+  2. the *text*, when the block has a header or keyframes: with a header, ``<I`` length and the
+     header's JSON: ``{"MatchGuid", "Roster": [[Name, PrimaryId, Shortcut, TeamNum], …],
+     "Teams": [[Name, TeamNum, ColorPrimary, ColorSecondary], …], "Game": {Arena, bHasWinner,
+     Winner, bHasTarget, Target, PlaylistId: those present}}``; then, if any, ``<H`` keyframe
+     count and per keyframe ``<HI`` tick index and length and the tick's ``Data`` JSON text as
+     the game sent it. In a block with a header it is deflated on its own; otherwise against the
+     stream's *reference* (``zdict``): the text of the latest keyframe so far, or the header's
+     JSON before any, counted from the last block with a header.
 
 A block carries its header when it is the encoder's first, when the header changed (match, roster,
-team names or colours, camera target, winner, arena, playlist) and at least every
-``SYNC_EVERY_US``; a block without one depends on the previous block of its stream. So a stream
+team names or colours, camera target, winner, arena, playlist) and at least once a minute
+(``SYNC_EVERY_US``: a header costs most of a kilobyte, so not more often); a block without one
+depends on the previous block of its stream. So a stream
 is decoded in order by one ``TickBlockDecoder``, which raises ``MissingHeaderError`` for a block
 whose header (or predecessor) it has not seen; decoding can start again at any block with a
 header. ``expand`` gives ticks shaped like ``UpdateState`` data, keyframes verbatim, so derivation
@@ -60,6 +62,7 @@ from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -67,7 +70,7 @@ import orjson
 
 TICK_BLOCK_EVENT = "TickBlock"
 FORMAT_VERSION = 2
-SYNC_EVERY_US = 10_000_000
+SYNC_EVERY_US = 60_000_000
 COMPRESS_LEVEL = 6
 
 STAT_FIELDS = ("Score", "Goals", "Shots", "Assists", "Saves", "Touches", "CarTouches", "Demos")
@@ -94,7 +97,11 @@ _PREFIX = struct.Struct("<BI")
 _BODY = struct.Struct("<HH")
 _TIME = struct.Struct("<i")
 _HAS_HEADER = 1
+_HAS_TEXT = 2
+_MAX_FAST_PLAYERS = 64
+_TELEMETRY_KEYS = tuple((key,) * _MAX_FAST_PLAYERS for key in ("Speed", "Boost", *FLAG_FIELDS))
 _stats_of = itemgetter(*STAT_FIELDS)
+_score_of = itemgetter("Score")
 _roster_of = itemgetter("Name", "PrimaryId", "Shortcut", "TeamNum")
 _team_of = itemgetter("Name", "TeamNum", "ColorPrimary", "ColorSecondary")
 
@@ -154,57 +161,67 @@ def values_of(data: dict[str, Any]) -> TickValues:
 
 
 def _values_fast(data: dict[str, Any]) -> TickValues:
+    # The hot path, once per tick: lookups go through ``map`` (C loops, not bytecode per field).
     game = data["Game"]
     ball = game["Ball"]
     players = data["Players"]
     teams = game["Teams"]
+    if len(players) > _MAX_FAST_PLAYERS:
+        raise ValueError("more players than the fast path takes")
     values = [
         game["TimeSeconds"],
         (_OVERTIME if game["bOvertime"] else 0) | (_REPLAY if game["bReplay"] else 0),
         round(ball["Speed"] * 10),
         ball["TeamNum"],
     ]
-    stats: list[int] = []
-    roster = []
-    for p in players:
-        if p.keys().isdisjoint(_SPECTATOR):
-            values += (0, 0, 0)
+    get = dict.get
+    for speed, boost, car, boosting, ground, wall, slide, demolished, supersonic in zip(
+        *(map(get, players, keys) for keys in _TELEMETRY_KEYS), strict=True
+    ):
+        if (
+            speed is None
+            and boost is None
+            and car is None
+            and boosting is None
+            and ground is None
+            and wall is None
+            and slide is None
+            and demolished is None
+            and supersonic is None
+        ):
+            values += (0, 0, 0)  # no spectator fields: unknown
         else:
-            get = p.get
-            flags = HAS_TELEMETRY
-            if get("bHasCar"):
-                flags |= 1
-            if get("bBoosting"):
-                flags |= 2
-            if get("bOnGround"):
-                flags |= 4
-            if get("bOnWall"):
-                flags |= 8
-            if get("bPowersliding"):
-                flags |= 16
-            if get("bDemolished"):
-                flags |= 32
-            if get("bSupersonic"):
-                flags |= 64
-            values += (round(get("Speed", 0) * 10), get("Boost", 0), flags)
-        stats += _stats_of(p)
-        roster.append(_roster_of(p))
-    values += [t["Score"] for t in teams]
-    values += stats
+            values += (
+                round(speed * 10) if speed else 0,
+                boost or 0,
+                HAS_TELEMETRY
+                | (1 if car else 0)
+                | (2 if boosting else 0)
+                | (4 if ground else 0)
+                | (8 if wall else 0)
+                | (16 if slide else 0)
+                | (32 if demolished else 0)
+                | (64 if supersonic else 0),
+            )
+    values += map(_score_of, teams)
+    values += chain.from_iterable(map(_stats_of, players))
     packed = _pack(values)
     if min(values) == UNKNOWN:
         raise ValueError("a number that reads as unknown")
     header = (
         data.get("MatchGuid"),
-        roster,
-        [_team_of(t) for t in teams],
-        [game.get(key, _Absent) for key in _GAME_HEADER_FIELDS],
+        list(map(_roster_of, players)),
+        list(map(_team_of, teams)),
+        list(map(game.get, _GAME_HEADER_FIELDS, _ABSENT)),
     )
     return TickValues(header, values, packed, len(players), True)
 
 
 class _Absent:
     """A game header field that was not there (distinct from null)."""
+
+
+_ABSENT = (_Absent,) * len(_GAME_HEADER_FIELDS)
 
 
 def _exact(value: Any) -> int | None:
@@ -428,46 +445,55 @@ class TickBlockEncoder:
             or len(self._last_row) != size
             or self.t0_us - self._synced_at_us >= self._sync_every_us
         )
+        flags = 0
+        texts: list[bytes] = []
+        reference = self._reference
         if with_header:
-            previous = bytes(size)
+            flags |= _HAS_HEADER
             header_text = orjson.dumps(_header_json(header))
-            compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15)
+            texts += (struct.pack("<I", len(header_text)), header_text)
             reference = header_text
-            prefix = _PREFIX.pack(_HAS_HEADER, 0)
+            previous = bytes(size)
         else:
             previous = bytes(4) + self._last_row[4:]
-            header_text = b""
-            compressor = zlib.compressobj(self._level, zlib.DEFLATED, -15, zdict=self._reference)
-            reference = self._reference
-            prefix = _PREFIX.pack(0, self._previous_first_seq & 0xFFFFFFFF)
-        parts = [_BODY.pack(self.count, columns)]
-        if with_header:
-            parts += (struct.pack("<I", len(header_text)), header_text)
-        parts += (
-            _encode_matrix(previous, self._rows, columns),
-            struct.pack("<H", len(self._keyframes)),
-        )
-        for index, text in self._keyframes:
-            parts += (struct.pack("<HI", index, len(text)), text)
-            reference = text
-        payload = prefix + compressor.compress(b"".join(parts)) + compressor.flush()
+        if self._keyframes:
+            texts.append(struct.pack("<H", len(self._keyframes)))
+            for index, text in self._keyframes:
+                texts += (struct.pack("<HI", index, len(text)), text)
+                reference = text
+        matrix = zlib.compressobj(self._level, zlib.DEFLATED, -15, 8, zlib.Z_RLE)
+        parts = [
+            _PREFIX.pack(flags | (_HAS_TEXT if texts else 0), self._previous_first_seq),
+            matrix.compress(_BODY.pack(self.count, columns)),
+            matrix.compress(_encode_matrix(previous, self._rows, columns)),
+            matrix.flush(),
+        ]
+        if texts:
+            # Header and keyframes: text, deflated against the stream's reference (none after a
+            # header: such a block stands alone).
+            if with_header:
+                deflater = zlib.compressobj(self._level, zlib.DEFLATED, -15)
+            else:
+                deflater = zlib.compressobj(self._level, zlib.DEFLATED, -15, zdict=self._reference)
+            parts += (deflater.compress(b"".join(texts)), deflater.flush())
         data: dict[str, Any] = {
             "v": FORMAT_VERSION,
             "first_seq": self.first_seq,
             "count": self.count,
             "t0_us": self.t0_us,
-            "header": with_header,
         }
+        if with_header:
+            data["header"] = True
         if coalesced:
             data["coalesced"] = coalesced
         self._header = header
         self._last_row = self._rows[-1]
         self._reference = reference
-        self._previous_first_seq = self.first_seq
+        self._previous_first_seq = self.first_seq & 0xFFFFFFFF
         if with_header:
             self._synced_at_us = self.t0_us
         self._reset()
-        return data, payload
+        return data, b"".join(parts)
 
 
 class TickBlockDecoder:
@@ -505,26 +531,31 @@ class TickBlockDecoder:
                     f"{previous_seq}, but this decoder last read the block at seq "
                     f"{self._previous_first_seq}: decode the stream in order"
                 )
-            inflater = zlib.decompressobj(-15, zdict=self._reference)
-        else:
-            inflater = zlib.decompressobj(-15)
         try:
+            inflater = zlib.decompressobj(-15)
             body = inflater.decompress(payload[_PREFIX.size :]) + inflater.flush()
+            rest = inflater.unused_data
+            text = b""
+            if flags & _HAS_TEXT:
+                if with_header:
+                    inflater = zlib.decompressobj(-15)
+                else:
+                    inflater = zlib.decompressobj(-15, zdict=self._reference)
+                text = inflater.decompress(rest) + inflater.flush()
         except zlib.error as exc:
             raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
         count, columns = _BODY.unpack_from(body)
         if count != block["count"]:
             raise ValueError("the tick block's count does not match its payload")
-        at = _BODY.size
+        at = 0
         reference = self._reference
         if with_header:
-            (size,) = struct.unpack_from("<I", body, at)
+            (size,) = struct.unpack_from("<I", text, at)
             at += 4
-            header_text = body[at : at + size]
-            header = orjson.loads(header_text)
+            reference = text[at : at + size]
+            header = orjson.loads(reference)
             at += size
             previous = bytes(4 * columns)
-            reference = header_text
         else:
             assert self._header is not None
             header = self._header
@@ -534,19 +565,17 @@ class TickBlockDecoder:
         n_players, n_teams = len(header["Roster"]), len(header["Teams"])
         if columns != 1 + _GAME_COLUMNS + (_PER_PLAYER + len(STAT_FIELDS)) * n_players + n_teams:
             raise ValueError("the tick block's columns do not match its header")
-        end = at + 4 * columns * count
-        rows = _decode_matrix(previous, body[at:end], columns, count)
-        at = end
-        (n_keyframes,) = struct.unpack_from("<H", body, at)
-        at += 2
+        rows = _decode_matrix(previous, body[_BODY.size :], columns, count)
         keyframes: dict[int, dict[str, Any]] = {}
-        for _ in range(n_keyframes):
-            index, size = struct.unpack_from("<HI", body, at)
-            at += 6
-            text = body[at : at + size]
-            keyframes[index] = orjson.loads(text)
-            reference = text
-            at += size
+        if at < len(text):
+            (n_keyframes,) = struct.unpack_from("<H", text, at)
+            at += 2
+            for _ in range(n_keyframes):
+                index, size = struct.unpack_from("<HI", text, at)
+                at += 6
+                reference = text[at : at + size]
+                keyframes[index] = orjson.loads(reference)
+                at += size
         ticks = []
         for i, packed in enumerate(rows):
             row = _unpack(packed)
