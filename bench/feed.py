@@ -11,10 +11,12 @@
    a synthesised 3v3 match at 120 Hz in real time: CPU time and resident memory of the app's
    process while it plays (target: under 3% of one core on average).
 3. Storage: journal bytes per hour of 3v3 play at 120 Hz, measured from the database growth during
-   (2) and scaled to an hour (target <= 10 MB).
+   (2) (pages as SQLite counts them, the WAL's included) and scaled to an hour (target <= 10 MB);
+   then what the journal holds, per event kind (the rest is SQLite's own: keys, index, pages).
 
-    python bench/feed.py            # everything (about a minute and a half)
-    python bench/feed.py --quick    # shorter match, for a smoke check
+    python bench/feed.py                # everything (about a minute and a half)
+    python bench/feed.py --quick        # shorter match, for a smoke check
+    python bench/feed.py --seconds 300  # a longer match (less noise in sections 2 and 3)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import gzip
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -115,7 +118,46 @@ def rss_mb(pid: int) -> float:
 
 
 def database_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.glob("companion.db*"))
+    """The database's size as SQLite sees it (pages in the file and in the WAL), not the files'
+    sizes: the WAL and its index come and go (a fresh start has a 32 KB ``-shm`` and a WAL that
+    a clean exit folds into the file), which would skew a short run by megabytes per hour."""
+    conn = sqlite3.connect(f"file:{folder / 'companion.db'}?mode=ro", uri=True)
+    try:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        conn.close()
+    return int(pages * size)
+
+
+def journal_breakdown(folder: Path, wall: float) -> None:
+    """What the journal holds, per event kind, scaled to an hour: rows, data and payload bytes."""
+    conn = sqlite3.connect(folder / "companion.db")
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(journal)")}
+        payload = "coalesce(sum(length(payload)), 0)" if "payload" in columns else "0"
+        rows = conn.execute(
+            f"SELECT event, count(*), sum(length(data)), {payload} AS binary FROM journal "
+            "WHERE source = 'statsapi' GROUP BY event ORDER BY sum(length(data)) + binary DESC"
+        ).fetchall()
+        pages, free, size = (
+            conn.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("page_count", "freelist_count", "page_size")
+        )
+    finally:
+        conn.close()
+    scale = 3600 / wall / 1e6
+    total = sum(r[2] + r[3] for r in rows)
+    files = ", ".join(
+        f"{p.name} {p.stat().st_size / 1e6:.2f} MB" for p in folder.glob("companion.db*")
+    )
+    print(f"  files: {files}; {pages} pages of {size} B, {free} free")
+    print(f"  journal content {total * scale:.2f} MB per hour (the rest is SQLite's own):")
+    for event, count, data, binary in rows[:6]:
+        print(
+            f"    {event:<22} {count:>6} rows  data {data * scale:5.2f} MB/h  "
+            f"payload {binary * scale:5.2f} MB/h"
+        )
 
 
 def app_section(seconds: float) -> None:
@@ -182,22 +224,31 @@ def app_section(seconds: float) -> None:
             f"  storage {grown / 1e6:.2f} MB in {wall:.1f} s = {per_hour:.1f} MB per hour "
             f"({'PASS' if per_hour <= 10 else 'BELOW'}, target <= 10 MB)"
         )
+        journal_breakdown(folder, wall)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs for a smoke check")
+    parser.add_argument(
+        "--seconds", type=float, help="how long the match plays in 2./3. (default 60, quick 20)"
+    )
+    parser.add_argument(
+        "--skip-decode", action="store_true", help="leave out 1. (decode throughput)"
+    )
     args = parser.parse_args()
-    streams: dict[str, bytes] = {}
-    if CAPTURES.is_dir():
-        for path in sorted(CAPTURES.glob("*.wire.bin.gz")):
-            streams[path.name.removesuffix(".wire.bin.gz")] = gzip.decompress(path.read_bytes())
-    else:
-        print(f"(no recorded captures at {CAPTURES}; synthesised streams only)")
-    match = synthesize(SynthOptions(mode="3v3", rate=120, view="spectator", seed=3))
-    streams["synthesised 3v3 120 Hz"] = match.wire_bytes()
-    decode_section(streams, rounds=2 if args.quick else 5)
-    app_section(20.0 if args.quick else 60.0)
+    if not args.skip_decode:
+        streams: dict[str, bytes] = {}
+        if CAPTURES.is_dir():
+            for path in sorted(CAPTURES.glob("*.wire.bin.gz")):
+                name = path.name.removesuffix(".wire.bin.gz")
+                streams[name] = gzip.decompress(path.read_bytes())
+        else:
+            print(f"(no recorded captures at {CAPTURES}; synthesised streams only)")
+        match = synthesize(SynthOptions(mode="3v3", rate=120, view="spectator", seed=3))
+        streams["synthesised 3v3 120 Hz"] = match.wire_bytes()
+        decode_section(streams, rounds=2 if args.quick else 5)
+    app_section(args.seconds or (20.0 if args.quick else 60.0))
 
 
 if __name__ == "__main__":
