@@ -88,7 +88,7 @@ UNKNOWN = -(1 << 31)  # int32's minimum; numbers above it, up to int32's maximum
 _MAX = (1 << 31) - 1
 _GAME_HEADER_FIELDS = ("Arena", "bHasWinner", "Winner", "bHasTarget", "Target", "PlaylistId")
 _FLAG_BITS = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
-_SPECTATOR = frozenset({"Speed", "Boost", *FLAG_FIELDS})
+_SPECTATOR = ("Speed", "Boost", *FLAG_FIELDS)  # the player's spectator fields
 _GAME_COLUMNS = 4  # clock, game bits, ball speed, ball team
 _PER_PLAYER = 3  # speed, boost, flags
 _OVERTIME = 1
@@ -99,7 +99,7 @@ _TIME = struct.Struct("<i")
 _HAS_HEADER = 1
 _HAS_TEXT = 2
 _MAX_FAST_PLAYERS = 64
-_TELEMETRY_KEYS = tuple((key,) * _MAX_FAST_PLAYERS for key in ("Speed", "Boost", *FLAG_FIELDS))
+_TELEMETRY_KEYS = tuple((key,) * _MAX_FAST_PLAYERS for key in _SPECTATOR)
 _stats_of = itemgetter(*STAT_FIELDS)
 _score_of = itemgetter("Score")
 _roster_of = itemgetter("Name", "PrimaryId", "Shortcut", "TeamNum")
@@ -270,7 +270,7 @@ def _values_slow(data: dict[str, Any]) -> TickValues:
         keep(ball.get("TeamNum")),
     ]
     for p in players:
-        if p.keys().isdisjoint(_SPECTATOR):
+        if all(p.get(key) is None for key in _SPECTATOR):
             values += (0, 0, 0)
         else:
             flags = HAS_TELEMETRY
