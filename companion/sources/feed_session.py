@@ -224,19 +224,28 @@ class FeedSession:
             return rows
         pending, self._pending = self._pending, []
         encoder = self._encoder
+        loads = orjson.loads
         for seq, received_at_us, item, decided in pending:
-            if isinstance(item, bytes):
-                decoded = self._decode(item)
-                if decoded is None:
-                    continue
-                event, data, text = decoded
-                if event != "UpdateState" or not isinstance(data, dict):
-                    if encoder.count:
-                        rows.append(self._encode_block())
-                    row = self._discrete(seq, received_at_us, event, data)
-                    if row is not None:
-                        rows.append(row)
-                    continue
+            if type(item) is bytes:
+                try:  # the usual case, in short: the game's framing, Data a JSON object
+                    message = loads(item)
+                    text = message["Data"]
+                    data = loads(text)
+                    usual = type(data) is dict and message["Event"] == "UpdateState"
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    usual = False
+                if not usual:
+                    decoded = self._decode(item)
+                    if decoded is None:
+                        continue
+                    event, data, text = decoded
+                    if event != "UpdateState" or not isinstance(data, dict):
+                        if encoder.count:
+                            rows.append(self._encode_block())
+                        row = self._discrete(seq, received_at_us, event, data)
+                        if row is not None:
+                            rows.append(row)
+                        continue
             else:
                 data, text = item
             try:
