@@ -6,9 +6,10 @@ A block holds a run of consecutive ticks of one connection (the reader cuts a bl
 message, so journal order stays exact, and at least every 250 ms). Per tick it keeps what stats and
 telemetry need: clock, overtime, replay flag, ball speed and team, team scores; per player speed,
 boost, the ``b*`` flags and the cumulative stats. Stats, scores, clock and flags are exact; speeds
-are kept to 0.1 km/h. *Keyframes* are ticks kept verbatim as well (the reader keeps one at every
-scoreboard change, at replay start and end, and about once a second; the encoder adds any tick
-whose values the columns cannot hold exactly), so nothing the game sent is only approximated.
+are kept to 0.1 km/h, receive times to the millisecond (the first tick's exactly). *Keyframes*
+are ticks kept verbatim as well (the reader keeps one at every scoreboard change, at replay start
+and end, and about once a second; the encoder adds any tick whose values the columns cannot hold
+exactly), so nothing the game sent is only approximated.
 
 Format, version 2. The journal row (event ``TickBlock``, ``seq`` = the first tick's seq, ``ts`` =
 the first tick's receive time) has:
@@ -23,7 +24,7 @@ the first tick's receive time) has:
   ending where its last block says so:
 
   1. the *matrix*: ``<HH`` tick count and column count, then one int32 column per value,
-     ``count`` ticks each. Columns: receive time (µs after ``t0_us``), clock, game bits (1
+     ``count`` ticks each. Columns: receive time (ms after ``t0_us``), clock, game bits (1
      overtime, 2 replay), ball speed (0.1 km/h), ball team; per player speed (0.1 km/h), boost,
      flags; per team its score; per player the 8 stats (``STAT_FIELDS``). A player's flags are
      the ``FLAG_FIELDS`` bits (set when true) and bit 7 when the player has spectator fields at
@@ -405,7 +406,7 @@ class TickBlockEncoder:
         (and a receive time the time column can hold)."""
         return self.count == 0 or (
             seq == self.first_seq + self.count
-            and UNKNOWN < received_at_us - self.t0_us <= _MAX
+            and UNKNOWN < _ms(received_at_us - self.t0_us) <= _MAX
             and self.count < 0xFFFF
             and tick.header == self._block_header
         )
@@ -427,7 +428,7 @@ class TickBlockEncoder:
             self.t0_us = received_at_us
         elif not self.fits(seq, received_at_us, tick):
             raise ValueError("the tick does not belong to this block; encode it first")
-        self._rows.append(_TIME.pack(received_at_us - self.t0_us) + tick.packed)
+        self._rows.append(_TIME.pack(_ms(received_at_us - self.t0_us)) + tick.packed)
         if keyframe_text is not None:
             self._keyframes.append((self.count, keyframe_text))
         self.count += 1
@@ -579,7 +580,7 @@ class TickBlockDecoder:
         ticks = []
         for i, packed in enumerate(rows):
             row = _unpack(packed)
-            received = t0_us + row[0]
+            received = t0_us + row[0] * 1000
             if i in keyframes:
                 ticks.append(Tick(first_seq + i, received, keyframes[i], True))
             else:
@@ -589,6 +590,12 @@ class TickBlockDecoder:
         self._reference = reference
         self._previous_first_seq = first_seq
         return ticks
+
+
+def _ms(us: int) -> int:
+    """Microseconds to the nearest millisecond (the reader reads every 50 ms or so: receive times
+    within a block need no more)."""
+    return (us + 500) // 1000
 
 
 def _known(value: int) -> int | None:

@@ -146,7 +146,10 @@ def test_tick_block_round_trip_keeps_what_stats_need() -> None:
     }
     out = TickBlockDecoder().expand(orjson.loads(orjson.dumps(block)), payload)
     assert [t.seq for t in out] == list(range(100, 150))
-    assert [t.received_at_us for t in out] == [1_000_000 + n * TICK_US for n in range(50)]
+    # receive times to the millisecond after the first (kept exactly)
+    assert [t.received_at_us for t in out] == [
+        1_000_000 + (n * TICK_US + 500) // 1000 * 1000 for n in range(50)
+    ]
     assert out[3].keyframe and out[3].data == ticks[3]
     for original, tick in zip(ticks, out, strict=True):
         me, other = tick.data["Players"]
@@ -368,7 +371,7 @@ def test_binary_columns_round_trip_with_unknown_and_extreme_values() -> None:
         text = None if values.exact else orjson.dumps(data)
         encoder.add(n + 1, 5_000 + n * 1_000_003, values, text)
     ticks = TickBlockDecoder().expand(*encoder.encode())
-    assert [t.received_at_us for t in ticks] == [5_000 + n * 1_000_003 for n in range(10)]
+    assert [t.received_at_us for t in ticks] == [5_000 + n * 1_000_000 for n in range(10)]
     assert [t.keyframe for t in ticks] == [n in (5, 6) for n in range(10)]
     assert ticks[5].data == odd[5] and ticks[6].data == odd[6], "kept exactly as sent"
     games = [t.data["Game"] for t in ticks]
