@@ -116,19 +116,20 @@ class FeedSession:
         row = self._discrete(self._seq, received_at_us, event, data)
         if row is not None:
             rows.append(row)
-        if rows:
-            self._emit(rows)
+        self._send(rows)
 
     def poll(self, now_us: int) -> None:
         """Cut the open block once it is old enough (called when messages pause, too)."""
         if self._pending:
             if now_us - self._pending[0][1] >= BLOCK_MAX_AGE_US:
-                self._emit(self._flush())
+                self._send(self._flush())
         elif self._held is not None and now_us - self._held.received_at_us >= BLOCK_MAX_AGE_US:
-            self._emit(self._cut_held())
+            self._send(self._cut_held())
 
     def close(self) -> None:
-        rows = self._cut()
+        self._send(self._cut())
+
+    def _send(self, rows: list[NewEvent]) -> None:
         if rows:
             self._emit(rows)
 
@@ -162,11 +163,11 @@ class FeedSession:
     def _pend(self, item: _Pending) -> None:
         """Queue a tick for the open block; cut the block when it is full or old enough."""
         if self._held is not None:
-            self._emit(self._cut_held())  # the held tick came first
+            self._send(self._cut_held())  # the held tick came first
         pending = self._pending
         pending.append(item)
         if len(pending) >= BLOCK_MAX_TICKS or item[1] - pending[0][1] >= BLOCK_MAX_AGE_US:
-            self._emit(self._flush())
+            self._send(self._flush())
 
     def _on_tick(
         self, seq: int, received_at_us: int, data: dict[str, Any], text: str | None
