@@ -32,9 +32,11 @@ the first tick's receive time) has:
      ``Speed`` or ``Boost`` is 0 (the game omits zeros). An unknown number is ``UNKNOWN``
      (-2**31; ``None`` in the ticks). Each column is delta-coded along time (modulo 2**32), the
      first tick against the previous block's last tick (against 0 in a block with a header; the
-     time column always starts from 0), zigzag-mapped (``(d << 1) ^ (d >> 31)``) and stored as 4
-     byte planes: every column's lowest bytes, tick after tick, column after column, then every
-     second byte, and so on. (Deflated with ``Z_RLE``: mostly runs of zeros and small numbers.)
+     time column always starts from 0), zigzag-mapped (``(d << 1) ^ (d >> 31)``) and cut into
+     byte planes: the column's lowest bytes, tick after tick, then its second bytes, and so on.
+     Of these ``4 * columns`` runs of ``count`` bytes (plane after plane, column after column in
+     each), only those not all zero are stored, after a bitmap of which are (bit ``k``, of
+     ``ceil(4 * columns / 8)`` bytes, for run ``k``). (Deflated with ``Z_RLE``: small numbers.)
   2. the *text*, when the block has a header or keyframes: with a header, ``<I`` length and the
      header's JSON: ``{"MatchGuid", "Roster": [[Name, PrimaryId, Shortcut, TeamNum], …],
      "Teams": [[Name, TeamNum, ColorPrimary, ColorSecondary], …], "Game": {Arena, bHasWinner,
@@ -47,11 +49,14 @@ the first tick's receive time) has:
 A block carries its header when it is the encoder's first, when the header changed (match, roster,
 team names or colours, camera target, winner, arena, playlist) and at least once a minute
 (``SYNC_EVERY_US``: a header costs most of a kilobyte, so not more often); a block without one
-depends on the previous block of its stream. So a stream
-is decoded in order by one ``TickBlockDecoder``, which raises ``MissingHeaderError`` for a block
-whose header (or predecessor) it has not seen; decoding can start again at any block with a
-header. ``expand`` gives ticks shaped like ``UpdateState`` data, keyframes verbatim, so derivation
-reads both the same way.
+depends on the previous block of its stream. So a stream is decoded in order by one
+``TickBlockDecoder``, which raises ``MissingHeaderError`` for a block whose header (or
+predecessor) it has not seen; decoding can start again at any block with a header.
+
+Use: ``values_of(data)`` reads a tick (``Unpackable`` when no block can hold it), one
+``TickBlockEncoder`` per stream collects ticks (``fits``, ``add``) and ``encode`` gives a row's
+data and payload; ``TickBlockDecoder.expand(data, payload)`` gives the ticks back, shaped like
+``UpdateState`` data (keyframes verbatim), so derivation reads both the same way.
 """
 
 from __future__ import annotations
@@ -343,23 +348,37 @@ def _encode_matrix(previous: bytes, rows: list[bytes], columns: int) -> bytes:
         out.append(zigzag.to_bytes(size, "little"))
         before = now
     interleaved = b"".join(out)
-    return b"".join(
-        plane[c::columns] for plane in (interleaved[b::4] for b in range(4)) for c in range(columns)
-    )
+    zero = bytes(len(rows))
+    present = 0
+    kept = []
+    k = 0
+    for b in range(4):
+        plane = interleaved[b::4]
+        for c in range(columns):
+            segment = plane[c::columns]
+            if segment != zero:  # most are all zero: stats that did not change, high bytes
+                kept.append(segment)
+                present |= 1 << k
+            k += 1
+    return present.to_bytes((4 * columns + 7) // 8, "little") + b"".join(kept)
 
 
 def _decode_matrix(previous: bytes, planes: bytes, columns: int, count: int) -> list[bytes]:
     """The inverse of ``_encode_matrix``: the rows, packed."""
-    if len(planes) != 4 * columns * count:
-        raise ValueError("the tick block's matrix has the wrong size")
     high, not_high, _, _, low = _lanes(columns)
     size = 4 * columns
+    at = (4 * columns + 7) // 8
+    present = int.from_bytes(planes[:at], "little")
     interleaved = bytearray(size * count)
-    at = 0
+    k = 0
     for b in range(4):
         for c in range(columns):
-            interleaved[c * 4 + b :: size] = planes[at : at + count]
-            at += count
+            if present >> k & 1:
+                interleaved[c * 4 + b :: size] = planes[at : at + count]
+                at += count
+            k += 1
+    if at != len(planes) or present >> k:
+        raise ValueError("the tick block's matrix has the wrong size")
     rows = []
     before = int.from_bytes(previous, "little")
     for i in range(count):
@@ -535,6 +554,7 @@ class TickBlockDecoder:
         try:
             inflater = zlib.decompressobj(-15)
             body = inflater.decompress(payload[_PREFIX.size :]) + inflater.flush()
+            ended = inflater.eof
             rest = inflater.unused_data
             text = b""
             if flags & _HAS_TEXT:
@@ -543,10 +563,35 @@ class TickBlockDecoder:
                 else:
                     inflater = zlib.decompressobj(-15, zdict=self._reference)
                 text = inflater.decompress(rest) + inflater.flush()
+                ended = ended and inflater.eof
+            if not ended:
+                raise zlib.error("it ends early")
         except zlib.error as exc:
             raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
+        try:
+            header, rows, keyframes, reference = self._parse(block, with_header, body, text)
+        except struct.error as exc:
+            raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
+        ticks = []
+        for i, packed in enumerate(rows):
+            row = _unpack(packed)
+            received = t0_us + row[0] * 1000
+            if i in keyframes:
+                ticks.append(Tick(first_seq + i, received, keyframes[i], True))
+            else:
+                ticks.append(Tick(first_seq + i, received, _tick_data(header, row), False))
+        self._header = header
+        self._last_row = rows[-1]
+        self._reference = reference
+        self._previous_first_seq = first_seq
+        return ticks
+
+    def _parse(
+        self, block: Mapping[str, Any], with_header: bool, body: bytes, text: bytes
+    ) -> tuple[dict[str, Any], list[bytes], dict[int, dict[str, Any]], bytes]:
+        """Header, packed rows, keyframes and the next reference of one block's streams."""
         count, columns = _BODY.unpack_from(body)
-        if count != block["count"]:
+        if count != block["count"] or count < 1:
             raise ValueError("the tick block's count does not match its payload")
         at = 0
         reference = self._reference
@@ -577,19 +622,7 @@ class TickBlockDecoder:
                 reference = text[at : at + size]
                 keyframes[index] = orjson.loads(reference)
                 at += size
-        ticks = []
-        for i, packed in enumerate(rows):
-            row = _unpack(packed)
-            received = t0_us + row[0] * 1000
-            if i in keyframes:
-                ticks.append(Tick(first_seq + i, received, keyframes[i], True))
-            else:
-                ticks.append(Tick(first_seq + i, received, _tick_data(header, row), False))
-        self._header = header
-        self._last_row = rows[-1]
-        self._reference = reference
-        self._previous_first_seq = first_seq
-        return ticks
+        return header, rows, keyframes, reference
 
 
 def _ms(us: int) -> int:

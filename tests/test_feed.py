@@ -542,3 +542,18 @@ def test_tick_blocks_round_trip_through_the_journal_and_its_route(
     assert len(from_route) == 240
     bare = client.get("/api/v1/journal", params={"limit": 1000}).json()["rows"]
     assert all(entry["payload"] is None and entry["data"] is None for entry in bare)
+
+
+def test_a_damaged_or_foreign_block_is_refused_clearly() -> None:
+    [(block, payload)] = encode_blocks(TickBlockEncoder(), [[state(), state()]])
+    with pytest.raises(ValueError, match="version"):
+        TickBlockDecoder().expand({**block, "v": 1}, payload)
+    with pytest.raises(ValueError, match="count"):
+        TickBlockDecoder().expand({**block, "count": 3}, payload)
+    for damaged in (payload[:3], payload[:-4], payload[:5] + b"\xff" * 40):
+        with pytest.raises(ValueError):
+            TickBlockDecoder().expand(block, damaged)
+    decoder = TickBlockDecoder()
+    with pytest.raises(ValueError):
+        decoder.expand(block, payload[:-4])
+    assert len(decoder.expand(block, payload)) == 2, "a failed block leaves the decoder as it was"
