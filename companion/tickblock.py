@@ -182,7 +182,7 @@ def _values_fast(data: dict[str, Any]) -> TickValues:
     ]
     get = dict.get
     for speed, boost, car, boosting, ground, wall, slide, demolished, supersonic in zip(
-        *(map(get, players, keys) for keys in _TELEMETRY_KEYS), strict=True
+        *[map(get, players, keys) for keys in _TELEMETRY_KEYS], strict=True
     ):
         if (
             speed is None
