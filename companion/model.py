@@ -49,3 +49,25 @@ class AppendResult:
     # The rows this append created, in id order: the writer hands them to the worker so it need
     # not read back what it has just written.
     new_rows: tuple[JournalRow, ...] = field(default=(), repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSummary:
+    """One match in a line, for glances (the tray menu, notifications): kept in memory by the
+    worker as it applies rows, so reading it never touches the database.
+
+    ``scores`` is ``(blue, orange)`` (team 0, team 1), ``None`` where unknown. ``result`` is for
+    "me": ``win``, ``loss``, ``abandoned`` or ``None`` (me unknown, or the match is live).
+    ``state``: ``live``, ``complete``, ``abandoned`` or ``incomplete``.
+    """
+
+    match_id: int
+    key: str
+    state: str
+    result: str | None
+    my_team: int | None
+    scores: tuple[int | None, int | None]
+    mode: str | None
+    arena: str | None
+    started_at_us: int
+    ended_at_us: int | None

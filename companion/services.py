@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from companion import __version__
+from companion.model import MatchSummary
 from companion.paths import Paths
 from companion.pipeline.writer import Writer
 from companion.settings import Settings
@@ -31,6 +32,9 @@ class Services:
     feed_status: Callable[[], FeedStatus] = field(
         default_factory=lambda: off_status("127.0.0.1", 49123)
     )
+    # The newest listed match (live or finished) and the live one, as the worker last saw them.
+    last_match: Callable[[], MatchSummary | None] = lambda: None
+    live_match: Callable[[], MatchSummary | None] = lambda: None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def swap_settings(self, settings: Settings) -> None:
