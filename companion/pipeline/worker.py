@@ -77,6 +77,7 @@ class Worker:
         derivation = self.derivation
         conn.execute("BEGIN IMMEDIATE")
         try:
+            derivation.begin(conn, now)
             for row in rows:
                 derivation.apply(conn, row, now)
             derivation.flush(conn, now)
@@ -100,6 +101,7 @@ class Worker:
             for row in rows:
                 conn.execute("SAVEPOINT one_row")
                 try:
+                    self.derivation.begin(conn, now)
                     self.derivation.apply(conn, row, now)
                     self.derivation.flush(conn, now)
                 except Exception as exc:
@@ -120,8 +122,26 @@ class Worker:
             journal.set_applied_through(conn, rows[-1].id)
             conn.execute("COMMIT")
         except BaseException:
-            self.derivation.discard()
+            # Rows that succeeded one by one are in memory but not in the database any more.
+            self.derivation.reset()
             rollback(conn)
             raise
         self._through = rows[-1].id
         return ApplyOutcome(applied=applied, dead=dead, last_id=rows[-1].id)
+
+    def run_idle(self, conn: sqlite3.Connection) -> None:
+        """Let the derivation do its housekeeping (close a match after a silence), in its own
+        transaction. Only when the journal is caught up: otherwise the rows' own times decide."""
+        if journal.count_pending(conn):
+            return
+        now = self._clock()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.derivation.begin(conn, now)
+            self.derivation.idle(conn, now)
+            self.derivation.flush(conn, now)
+            conn.execute("COMMIT")
+        except BaseException:
+            self.derivation.discard()
+            rollback(conn)
+            raise
