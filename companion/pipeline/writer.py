@@ -242,6 +242,11 @@ class Writer:
         assert self._conn is not None
         conn = self._conn
         try:
+            with self._db_lock:
+                self._worker.prepare(conn)
+        except Exception:
+            log.exception("the stats could not be loaded; they load again with the next rows")
+        try:
             while True:
                 with self._cond:
                     while not self._jobs and not self._stopping:
