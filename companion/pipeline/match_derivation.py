@@ -154,6 +154,8 @@ class MatchDerivation:
             ids = self._writer.write(conn, bundles)
             for bundle in bundles:
                 self._note(bundle, ids[bundle.key])
+            if any(bundle.match.state != "live" for bundle in bundles):
+                match_store.bump_generation(conn)
         for journal_id, at_us in self._marks:
             match_store.add_session_mark(conn, journal_id, at_us)
         self._marks.clear()

@@ -18,20 +18,17 @@ from typing import Any
 
 import orjson
 
+from companion.storage import touches
 from companion.timefmt import format_us
 
 RECENT_FOR_DETECTION = 50
 
 # A match row with "my" team worked out for the given :me (see the module docstring).
 _WITH_ME = """
-    SELECT m.*, COALESCE(
-        (SELECT p.team FROM match_players p WHERE p.match_id = m.id AND p.primary_id = :me),
-        m.me_team
-    ) AS my_team,
-    CASE WHEN EXISTS (
-        SELECT 1 FROM match_players p WHERE p.match_id = m.id AND p.primary_id = :me
-    ) THEN :me ELSE m.me_primary_id END AS my_id
+    SELECT m.*, coalesce(mine.team, m.me_team) AS my_team,
+        CASE WHEN mine.match_id IS NULL THEN m.me_primary_id ELSE :me END AS my_id
     FROM matches m
+    LEFT JOIN match_players mine ON mine.match_id = m.id AND mine.primary_id = :me
 """
 RESULT_SQL = """
     CASE WHEN my_team IS NULL THEN NULL
@@ -261,17 +258,15 @@ def get_match(conn: sqlite3.Connection, me: str | None, match_id: int) -> dict[s
     ]
     match["touches"] = [
         {
-            "player": t["player"],
-            "primary_id": t["primary_id"],
-            "team": t["team"],
-            "location": None if t["x"] is None else [t["x"], t["y"], t["z"]],
-            "post_speed_kph": t["post_speed"],
-            "kickoff": bool(t["kickoff"]),
-            "clock_s": t["clock_s"],
+            "player": t.name,
+            "primary_id": t.primary_id,
+            "team": t.team,
+            "location": None if t.location is None else list(t.location),
+            "post_speed_kph": t.post_speed,
+            "kickoff": t.kickoff,
+            "clock_s": t.clock_s,
         }
-        for t in rows_of(
-            conn, "SELECT * FROM ball_touches WHERE match_id = ? ORDER BY idx, n", (match_id,)
-        )
+        for t in touches.of_match(conn, match_id)
     ]
     return match
 
