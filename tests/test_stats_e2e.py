@@ -4,6 +4,8 @@ answers exactly the simulator's truth."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -173,6 +175,20 @@ def test_a_season_played_into_the_app_reads_back_as_the_truth(tmp_path: Path) ->
             if not p.bot and p.primary_id != me
         }
         assert set(met) == people
+        # Trends and export.
+        summary = get(app, "/api/v1/summary", period="week")
+        models.Summary.model_validate(summary)
+        assert sum(row["games"] for row in summary["rows"]) == len(matches)
+        assert sum(row["wins"] for row in summary["rows"]) == results.count("win")
+        exported = get(app, "/api/v1/export.json")
+        assert [m["id"] for m in exported["matches"]] == [m["id"] for m in matches]
+        csv_text = httpx.get(app.url + "/api/v1/export.csv").text
+        lines = list(csv.DictReader(io.StringIO(csv_text)))
+        assert len(lines) == sum(len(m.players) for m in truth.matches)
+        assert {(line["match_id"], line["name"]) for line in lines} == {
+            (str(m["id"]), p["name"]) for m in exported["matches"] for p in m["players"]
+        }
+
         some = next(iter(people))
         career = get(app, f"/api/v1/players/{some}")
         models.Career.model_validate(career)
