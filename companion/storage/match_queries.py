@@ -96,10 +96,11 @@ def _loads(text: str | None) -> Any:
 
 
 def _player_ref(text: str | None) -> dict[str, Any] | None:
-    who = _loads(text)
-    if who is None:
+    """A stored player reference (``[name, team, primary_id, shortcut]``) as the API shows it."""
+    if text is None:
         return None
-    return {"name": who["name"], "primary_id": who["primary_id"], "team": who["team"]}
+    name, team, primary_id, _ = orjson.loads(text)
+    return {"name": name, "primary_id": primary_id, "team": team}
 
 
 def match_outline(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -66,17 +66,11 @@ def _json(value: Any) -> str | None:
 
 
 def who_json(who: Who | None) -> str | None:
+    """A player reference, compact (statfeed events have thousands a season):
+    ``[name, team, primary_id, shortcut]``."""
     if who is None:
         return None
-    return _json(
-        {
-            "name": who.name,
-            "shortcut": who.shortcut,
-            "team": who.team,
-            "primary_id": who.primary_id,
-            "player_key": who.player_key,
-        }
-    )
+    return _json([who.name, who.team, who.primary_id, who.shortcut])
 
 
 def _telemetry(line: PlayerLine) -> dict[str, Any] | None:
