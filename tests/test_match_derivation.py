@@ -104,3 +104,24 @@ def test_a_damaged_tick_block_goes_to_dead_letters_and_the_match_goes_on(tmp_pat
     assert match["state"] == "complete"  # the discrete events and later blocks carried on
     assert match_queries.get_match(conn, None, match["id"])["goals"]
     conn.close()
+
+
+def test_a_plugins_own_events_never_open_or_shift_a_match(tmp_path: Path) -> None:
+    rows = journal_rows(SynthOptions(seed=3, scenario="offline", rate=2, matches=1, mode="2v2"))
+    noise = [NewEvent("plugin", "default", n, "MyPluginHeartbeat", "{}") for n in range(5)]
+    keys = []
+    for name, earlier in (("plain", []), ("noisy", noise)):
+        db = tmp_path / f"{name}.db"
+        open_database(db)
+        conn = connect(db)
+        if earlier:  # ten seconds before the match: it would have opened it, and moved its start
+            conn.execute("BEGIN IMMEDIATE")
+            journal.append(conn, earlier, BASE_US - 10_000_000)
+            conn.execute("COMMIT")
+        append(conn, rows)
+        worker = Worker(Derivations([LatestStateDerivation(), MatchDerivation()]))
+        worker.prepare(conn)
+        assert apply_all(worker, conn) == 0
+        keys.append([m["key"] for m in match_queries.list_matches(conn, None, limit=5)[0]])
+        conn.close()
+    assert keys[0] == keys[1] and len(keys[0]) == 1 and keys[0][0].startswith("offline-")

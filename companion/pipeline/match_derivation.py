@@ -36,6 +36,18 @@ log = logging.getLogger(__name__)
 CONTROL_SOURCE = "companion"  # rows the app journals itself (reserved over HTTP)
 NEW_SESSION_EVENT = "NewSession"
 _READER_SOURCE = "statsapi"
+# The game's events (docs/stats-api.md §1.5, with the replay names some builds use). Anything
+# else a plugin posts is journaled but means nothing to a match: it must not open one, and it is
+# skipped before its data is even parsed (it may be most of a busy plugin's traffic).
+GAME_EVENTS = frozenset(
+    (
+        "UpdateState", "BallHit", "ClockUpdatedSeconds", "CountdownBegin", "CrossbarHit",
+        "GoalReplayEnd", "GoalReplayStart", "GoalReplayWillEnd", "GoalScored", "MatchCreated",
+        "MatchInitialized", "MatchDestroyed", "MatchEnded", "MatchPaused", "MatchUnpaused",
+        "PodiumStart", "ReplayCreated", "RoundStarted", "StatfeedEvent", "BoostPickup",
+        "PlayerJoined", "PlayerLeft", "ReplayStart", "ReplayEnd", "ReplayWillEnd",
+    )
+)  # fmt: skip
 _REPLAY_CHUNK = 500
 
 
@@ -217,6 +229,8 @@ class MatchDerivation:
             block = orjson.loads(row.data)
             for tick in decoder.expand(block, row.payload):
                 yield Item(stream, tick.seq, tick.received_at_us, "UpdateState", tick.data)
+            return
+        if row.event not in GAME_EVENTS:
             return
         data: Any = orjson.loads(row.data)
         # The reader stamps each message as it reads it; other sources' clocks are not trusted.
