@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from companion.app import CompanionApp
 from companion.paths import Paths
 from companion.settings import Settings
-from companion.simulator import StatsApiServer, SynthOptions, synthesize
+from companion.simulator import StatsApiServer, SynthOptions, load_capture, synthesize
 from companion.simulator.truth import MatchTruth
 from companion.web import stats_models as models
+from tests.conftest import SHARED
 
 
 @contextmanager
@@ -232,3 +234,33 @@ def test_bad_filters_are_named(tmp_path: Path, bad: dict[str, str]) -> None:
         assert next(iter(bad)) in error["message"]
         missing = httpx.get(app.url + "/api/v1/matches/999")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+CAPTURES = SHARED / "fixtures" / "rl-stats-api"
+STAT_NAMES = ("Score", "Goals", "Shots", "Assists", "Saves", "Touches", "CarTouches", "Demos")
+STAT_KEYS = ("score", "goals", "shots", "assists", "saves", "touches", "car_touches", "demos")
+
+
+def test_a_recorded_capture_one_real_goal_and_the_last_live_scoreboard(tmp_path: Path) -> None:
+    path = CAPTURES / "xentrick_spectator_1v1_cs_p_35s.wire.bin.gz"
+    if not path.exists():
+        pytest.skip("the recorded Stats API captures (../shared/fixtures) are not here")
+    capture = load_capture(path)
+    decoded = [orjson.loads(m.raw) for m in capture.messages]
+    ticks = [
+        orjson.loads(d["Data"]) if isinstance(d["Data"], str) else d["Data"]
+        for d in decoded
+        if d["Event"] == "UpdateState"
+    ]
+    last = next(t for t in reversed(ticks) if not t["Game"].get("bReplay"))
+    with StatsApiServer(port=0) as sim, app_on(tmp_path / "data", sim.port) as app:
+        assert sim.wait_for_client(15)
+        sim.play(capture.messages, speed=0, hang_up=True)
+        assert wait_for(lambda: settled(app, 1))
+        (listed,) = all_matches(app)
+        detail = get(app, f"/api/v1/matches/{listed['id']}")
+    assert len(detail["goals"]) == 1, "the echo after the replay is not a second goal"
+    got = sorted((p["name"], tuple(p[k] for k in STAT_KEYS)) for p in detail["players"])
+    want = sorted((p["Name"], tuple(p.get(f, 0) for f in STAT_NAMES)) for p in last["Players"])
+    assert got == want
+    assert [t["score"] for t in detail["teams"]] == [t["Score"] for t in last["Game"]["Teams"]]
