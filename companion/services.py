@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from companion import __version__
+from companion.live import LiveBoard
 from companion.model import MatchSummary
 from companion.paths import Paths
 from companion.pipeline.writer import Writer
@@ -35,6 +36,7 @@ class Services:
     # The newest listed match (live or finished) and the live one, as the worker last saw them.
     last_match: Callable[[], MatchSummary | None] = lambda: None
     live_match: Callable[[], MatchSummary | None] = lambda: None
+    live_board: LiveBoard = field(default_factory=LiveBoard)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def swap_settings(self, settings: Settings) -> None:

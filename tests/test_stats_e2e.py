@@ -140,6 +140,13 @@ def test_a_season_played_into_the_app_reads_back_as_the_truth(tmp_path: Path) ->
             models.Match.model_validate(listed)
             assert_detail_is_truth(get(app, f"/api/v1/matches/{listed['id']}"), expected)
 
+        # The live board for polling pages: between matches, the last one; 204 when unchanged.
+        board = get(app, "/api/v1/live")
+        models.LiveScoreboard.model_validate(board)
+        assert board["live"] is False and board["match"]["id"] == matches[-1]["id"]
+        unchanged = httpx.get(app.url + "/api/v1/live", params={"since": board["version"]})
+        assert unchanged.status_code == 204 and not unchanged.content
+
         # Filters: by result for me, by mode, by a player met, with a cursor.
         me = truth.matches[0].me
         assert get(app, "/api/v1/me") == {"primary_id": me, "source": "detected"}

@@ -257,6 +257,8 @@ class MatchDerivation:
         self._writer.forget()
         if self._last is None:
             self._stored_last = _stored_summary(conn, self._me())
+        if self._on_summary is not None:
+            self._on_summary(*self.summaries())
 
     def _replay(self, conn: sqlite3.Connection, start: int) -> None:
         deriver = self._deriver

@@ -179,8 +179,11 @@ def count_matches(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM matches").fetchone()[0])
 
 
-def get_match(conn: sqlite3.Connection, me: str | None, match_id: int) -> dict[str, Any] | None:
-    """One match whole: players, goals, statfeed events, crossbar hits and ball touches."""
+def get_match(
+    conn: sqlite3.Connection, me: str | None, match_id: int, *, whole: bool = True
+) -> dict[str, Any] | None:
+    """One match whole: players, goals, statfeed events, crossbar hits and ball touches
+    (without ``whole``: the match and its players only, a live scoreboard)."""
     rows = rows_of(
         conn, f"SELECT * FROM ({MATCHES_WITH_RESULT}) WHERE id = :id", {"me": me, "id": match_id}
     )
@@ -215,6 +218,8 @@ def get_match(conn: sqlite3.Connection, me: str | None, match_id: int) -> dict[s
             (match_id,),
         )
     ]
+    if not whole:
+        return match
     match["goals"] = [
         {
             "at": format_us(g["received_at"]),

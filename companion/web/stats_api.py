@@ -125,6 +125,27 @@ def create_stats_router(services: Services) -> APIRouter:
         match = None if match_id is None else match_queries.get_match(conn, me(conn), match_id)
         return json_response({"match": match})
 
+    @router.get(
+        "/live",
+        response_model=models.LiveScoreboard,
+        responses={204: {"description": "nothing changed since the version given"}},
+    )
+    def live_scoreboard(
+        since: Annotated[int | None, Query(ge=0, description="the version you have")] = None,
+    ) -> Response:
+        """For pages that poll (a few times a second): the live match (or, between matches,
+        the last one) with its scoreboard. With ``since`` equal to the current ``version``, an
+        empty 204 at once: nothing changed."""
+        version, last, live = services.live_board.snapshot()
+        if since is not None and since == version:
+            return Response(status_code=204)
+        conn = services.readers.get()
+        shown = live or last
+        match = None
+        if shown is not None:
+            match = match_queries.get_match(conn, me(conn), shown.match_id, whole=False)
+        return json_response({"version": version, "live": live is not None, "match": match})
+
     @router.get("/matches/{match_id}", response_model=models.MatchDetail)
     def get_match(match_id: int) -> Response:
         """One match whole: players (with telemetry where the feed gave it), goals, statfeed
