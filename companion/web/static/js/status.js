@@ -1,0 +1,62 @@
+// Status page: keeps the counters current and draws the queue chart (uPlot), polling
+// /api/v1/status every second. Without JavaScript the page still shows the values it was served with.
+(function () {
+  "use strict";
+  var el = document.getElementById("queue-chart");
+  if (!el || typeof uPlot === "undefined") return;
+
+  var WINDOW_S = 120;
+  var url = el.dataset.statusUrl;
+  var now = Date.now() / 1000;
+  var data = [[now], [Number(el.dataset.queueDepth)], [0], [0]];
+  var last = { t: now, accepted: Number(el.dataset.acceptedTotal), applied: Number(el.dataset.appliedTotal) };
+  var styles = getComputedStyle(document.documentElement);
+  function color(name) { return styles.getPropertyValue(name).trim(); }
+  var axis = { stroke: color("--muted"), grid: { stroke: color("--border"), width: 1 }, ticks: { stroke: color("--border"), width: 1 } };
+
+  function size() { return { width: Math.max(el.clientWidth, 200), height: 240 }; }
+  var opts = Object.assign(size(), {
+    cursor: { drag: { x: false, y: false } },
+    // A sliding window ending now, so the first few points do not stretch across the whole axis.
+    scales: { x: { time: true, range: function () { var t = Date.now() / 1000; return [t - WINDOW_S, t]; } }, y: { range: function (u, min, max) { return [0, Math.max(5, max * 1.1)]; } } },
+    axes: [Object.assign({}, axis), Object.assign({ size: 56 }, axis)],
+    series: [
+      {},
+      { label: "Waiting", stroke: color("--accent"), width: 2, fill: "rgba(92,184,255,0.12)" },
+      { label: "Accepted/s", stroke: color("--orange"), width: 1.5 },
+      { label: "Applied/s", stroke: color("--ok"), width: 1.5 },
+    ],
+  });
+  var chart = new uPlot(opts, data, el);
+  window.addEventListener("resize", function () { chart.setSize(size()); });
+
+  function setField(name, value) {
+    document.querySelectorAll('[data-field="' + name + '"]').forEach(function (node) { node.textContent = value; });
+  }
+
+  function tick() {
+    fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) return;
+        var t = Date.now() / 1000;
+        var dt = Math.max(t - last.t, 0.001);
+        data[0].push(t);
+        data[1].push(s.queue_depth);
+        data[2].push(Math.max(0, (s.accepted_total - last.accepted) / dt));
+        data[3].push(Math.max(0, (s.applied_total - last.applied) / dt));
+        last = { t: t, accepted: s.accepted_total, applied: s.applied_total };
+        while (data[0].length > 2 && data[0][0] < t - WINDOW_S) data.forEach(function (col) { col.shift(); });
+        chart.setData(data);
+        setField("queue_depth", s.queue_depth);
+        setField("accepted_total", s.accepted_total);
+        setField("applied_total", s.applied_total);
+        setField("duplicates_total", s.duplicates_total);
+        setField("paused", s.paused ? "paused" : "running");
+        setField("feed_messages", s.game_feed.messages);
+        setField("feed_rate", Number(s.game_feed.messages_per_s).toFixed(1));
+      })
+      .catch(function () { /* companion stopped or restarting: try again on the next tick */ });
+  }
+  setInterval(tick, 1000);
+})();
