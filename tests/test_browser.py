@@ -20,7 +20,14 @@ from companion.pipeline.writer import Writer
 from companion.services import Services
 from companion.settings import Settings
 from companion.storage.readers import Readers
-from tests.browser import browser_missing, console_errors, make_driver, screenshot, served
+from tests.browser import (
+    SCREENSHOTS,
+    browser_missing,
+    console_errors,
+    make_driver,
+    screenshot,
+    served,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -127,10 +134,25 @@ def test_status_chart_draws_on_a_canvas(app: tuple[Services, str], driver: Any) 
 
 
 def test_overlay_background_is_transparent(app: tuple[Services, str], driver: Any) -> None:
+    """As OBS's browser source shows it: with no default backdrop, the page's pixels outside the
+    widget are fully transparent (a dark colour scheme would paint them)."""
+    import io
+
+    from PIL import Image
+
     _, base_url = app
     driver.get(base_url + "/overlay")
-    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
-    assert background in ("rgba(0, 0, 0, 0)", "transparent")
+    driver.execute_cdp_cmd(
+        "Emulation.setDefaultBackgroundColorOverride", {"color": {"r": 0, "g": 0, "b": 0, "a": 0}}
+    )
+    try:
+        image = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGBA")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setDefaultBackgroundColorOverride", {})
+    image.save(SCREENSHOTS / "overlay-transparent.png")
+    assert image.getpixel((image.width - 5, image.height - 5))[3] == 0
+    widget = driver.find_element("css selector", ".overlay-widget")
+    assert image.getpixel((widget.location["x"] + 5, widget.location["y"] + 5))[3] > 0
 
 
 _FOCUSABLE = """
