@@ -103,8 +103,9 @@ def apply_changes(
     write_config(config_file, values)
     origins: dict[str, Origin] = {**current.origins, **dict.fromkeys(values, "file")}
     settings = current.replace(**values, origins=origins)
-    restart = tuple(name for name in values if SPECS_BY_NAME[name].needs_restart)
-    return SettingsChange(settings, tuple(values), restart)
+    changed = tuple(spec.name for spec in SPECS if spec.name in values)  # in the page's order
+    restart = tuple(name for name in changed if SPECS_BY_NAME[name].needs_restart)
+    return SettingsChange(settings, changed, restart)
 
 
 def toml_value(value: Any) -> str:
@@ -120,11 +121,14 @@ def toml_value(value: Any) -> str:
 def write_config(config_file: Path, values: Mapping[str, Any]) -> None:
     """Set ``values`` in ``config_file`` (created if missing), keeping every other line."""
     try:
-        text = config_file.read_text(encoding="utf-8")
+        # Bytes, not read_text: universal newlines would turn a Windows file's CRLF into LF.
+        text = config_file.read_bytes().decode("utf-8")
     except FileNotFoundError:
         text = _HEADER
     except OSError as exc:
         raise SettingsWriteError(f"cannot read {config_file}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsWriteError(f"{config_file} is not UTF-8 text") from exc
     try:
         before = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -144,6 +148,7 @@ def write_config(config_file: Path, values: Mapping[str, Any]) -> None:
 
 def _edit_lines(text: str, values: Mapping[str, Any]) -> str:
     lines = text.splitlines(keepends=True)
+    newline = "\r\n" if "\r\n" in text else "\n"
     pending = dict(values)
     for index, line in enumerate(lines):
         # Settings are top-level keys: stop at the first [table] header.
@@ -152,13 +157,12 @@ def _edit_lines(text: str, values: Mapping[str, Any]) -> str:
         match = re.match(r"\s*([A-Za-z0-9_]+)\s*=", line)
         if match and match.group(1) in pending:
             name = match.group(1)
-            ending = "\r\n" if line.endswith("\r\n") else "\n"
-            lines[index] = f"{name} = {toml_value(pending.pop(name))}{ending}"
+            lines[index] = f"{name} = {toml_value(pending.pop(name))}{newline}"
     if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
+        lines[-1] += newline
     # New keys go before any table, so they stay top-level.
     at = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
-    lines[at:at] = [f"{name} = {toml_value(value)}\n" for name, value in pending.items()]
+    lines[at:at] = [f"{name} = {toml_value(value)}{newline}" for name, value in pending.items()]
     return "".join(lines)
 
 

@@ -107,7 +107,7 @@ def create_pages_router(
             change = editor.save(requested)
         except InvalidParameterError as exc:
             errors = {item["field"]: item["problem"] for item in exc.details}
-            message = "Nothing was saved: " + "; ".join(errors.values())
+            message = "Nothing was saved: " + "; ".join(f"{k}: {v}" for k, v in errors.items())
             return settings_page(request, 422, errors=errors, message=message, values=requested)
         except SettingsWriteError as exc:
             return settings_page(request, 500, message=f"Nothing was saved: {exc}")
