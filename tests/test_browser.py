@@ -155,6 +155,20 @@ def test_overlay_background_is_transparent(app: tuple[Services, str], driver: An
     assert image.getpixel((widget.location["x"] + 5, widget.location["y"] + 5))[3] > 0
 
 
+def test_dashboard_health_follows_the_queue(app: tuple[Services, str], driver: Any) -> None:
+    services, base_url = app
+    driver.get(base_url + "/")
+    depth = driver.find_element("css selector", '[data-slot="health"] [data-field="queue_depth"]')
+    services.writer.pause()
+    try:
+        events = [{"source": "demo", "stream": "q", "seq": n, "event": "Ping"} for n in range(7)]
+        _post_events(base_url, events)
+        assert wait_for(lambda: depth.text == "7")
+    finally:
+        services.writer.resume()
+    assert wait_for(lambda: depth.text == "0")
+
+
 _FOCUSABLE = """
 return Array.from(document.querySelectorAll(
   'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])'

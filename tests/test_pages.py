@@ -192,7 +192,11 @@ def test_status_shows_dead_letters_storage_and_the_chart(
     assert chart["data-status-url"] == "/api/v1/status"
     assert chart["data-accepted-total"] == "2"
     scripts = [tag["src"] for tag in soup.find_all("script")]
-    assert scripts == ["/static/vendor/uplot/uPlot.iife.min.js", "/static/js/status.js"]
+    assert scripts == [
+        "/static/vendor/uplot/uPlot.iife.min.js",
+        "/static/js/health.js",
+        "/static/js/status.js",
+    ]
 
 
 def _wait_for_dead_letter(client: TestClient) -> BeautifulSoup:

@@ -83,6 +83,7 @@ def create_pages_router(
         context = {
             "view": editor.view(),
             "session": has_session(request, services.token),
+            "token_file": services.paths.token_file,
             "saved": _names(request.query_params.get("saved", "")),
             "restart": _names(request.query_params.get("restart", "")),
             "errors": {},

@@ -48,7 +48,6 @@
         last = { t: t, accepted: s.accepted_total, applied: s.applied_total };
         while (data[0].length > 2 && data[0][0] < t - WINDOW_S) data.forEach(function (col) { col.shift(); });
         chart.setData(data);
-        setField("queue_depth", s.queue_depth);
         setField("accepted_total", s.accepted_total);
         setField("applied_total", s.applied_total);
         setField("duplicates_total", s.duplicates_total);
