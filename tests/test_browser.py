@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from companion.gamefiles import Environment
 from companion.model import JournalRow
 from companion.paths import Paths
 from companion.pipeline.derivation import LatestStateDerivation
@@ -20,6 +21,7 @@ from companion.pipeline.writer import Writer
 from companion.services import Services
 from companion.settings import Settings
 from companion.storage.readers import Readers
+from companion.web.pages import gameplan, routes
 from tests.browser import (
     SCREENSHOTS,
     browser_missing,
@@ -91,8 +93,18 @@ def _post_events(base_url: str, events: list[dict[str, Any]]) -> None:
     assert response.status_code == 202, response.text
 
 
-def test_every_page_loads_without_console_errors(app: tuple[Services, str], driver: Any) -> None:
+def test_every_page_loads_without_console_errors(
+    app: tuple[Services, str], driver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     services, base_url = app
+    # A made-up Steam install with the feed off, so the first-run help shows its dry run.
+    root = tmp_path / "fs"
+    ini = root / "home/player/.local/share/Steam/steamapps/common/rocketleague"
+    ini = ini / "TAGame/Config/DefaultStatsAPI.ini"
+    ini.parent.mkdir(parents=True)
+    ini.write_bytes(b"[TAGame.MatchStatsExporter_TA]\r\nPort=49123\r\nPacketSendRate=0\r\n")
+    env = Environment(platform="linux", home="/home/player", root=root)
+    monkeypatch.setattr(routes, "feed_plan", lambda: gameplan.feed_plan(env))
     _post_events(
         base_url,
         [{"source": "demo", "stream": "s", "seq": n, "event": "Ping"} for n in range(1, 40)]
@@ -116,7 +128,7 @@ def test_every_page_loads_without_console_errors(app: tuple[Services, str], driv
 
 
 def test_status_chart_draws_on_a_canvas(app: tuple[Services, str], driver: Any) -> None:
-    _, base_url = app
+    services, base_url = app
     driver.get(base_url + "/status")
     canvas = wait_for(lambda: driver.find_elements("css selector", "#queue-chart canvas"))[0]
     assert canvas.size["width"] > 200 and canvas.size["height"] > 100
@@ -130,6 +142,20 @@ def test_status_chart_draws_on_a_canvas(app: tuple[Services, str], driver: Any) 
     assert wait_for(lambda: driver.execute_script(drawn) > 500)
     legend = [e.text for e in driver.find_elements("css selector", "#queue-chart .u-series")]
     assert any("Waiting" in text for text in legend)
+    # Some traffic for the picture: a queue that builds up while paused, then drains.
+    services.writer.pause()
+    try:
+        for burst in range(6):
+            events = [
+                {"source": "demo", "stream": "chart", "seq": burst * 50 + n, "event": "Ping"}
+                for n in range(50)
+            ]
+            _post_events(base_url, events)
+            time.sleep(0.5)
+    finally:
+        services.writer.resume()
+    time.sleep(2.5)
+    screenshot(driver, "status-chart-1280")
     assert console_errors(driver) == []
 
 
