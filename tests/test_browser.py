@@ -21,7 +21,7 @@ from companion.pipeline.writer import Writer
 from companion.services import Services
 from companion.settings import Settings
 from companion.storage.readers import Readers
-from companion.web.pages import gameplan, routes
+from companion.web.pages import data as page_data
 from tests.browser import (
     SCREENSHOTS,
     browser_missing,
@@ -104,7 +104,7 @@ def test_every_page_loads_without_console_errors(
     ini.parent.mkdir(parents=True)
     ini.write_bytes(b"[TAGame.MatchStatsExporter_TA]\r\nPort=49123\r\nPacketSendRate=0\r\n")
     env = Environment(platform="linux", home="/home/player", root=root)
-    monkeypatch.setattr(routes, "feed_plan", lambda: gameplan.feed_plan(env))
+    monkeypatch.setattr(page_data.PageData, "feed_plan", lambda self: page_data.feed_plan(env))
     _post_events(
         base_url,
         [{"source": "demo", "stream": "s", "seq": n, "event": "Ping"} for n in range(1, 40)]

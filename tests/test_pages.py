@@ -22,7 +22,6 @@ from companion.settings import Settings
 from companion.storage.readers import Readers
 from companion.web.app import create_app
 from companion.web.pages import data as page_data
-from companion.web.pages import gameplan, routes
 from tests.conftest import BASE_URL, TEST_PORT
 
 PAGES = ["/", "/matches", "/trends", "/players", "/sessions", "/status", "/settings"]
@@ -75,7 +74,7 @@ def linux_game(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ini.parent.mkdir(parents=True)
     ini.write_bytes(b"[TAGame.MatchStatsExporter_TA]\r\nPort=49123\r\nPacketSendRate=0\r\n")
     env = Environment(platform="linux", home="/home/ann", root=tmp_path / "fs")
-    monkeypatch.setattr(routes, "feed_plan", lambda: gameplan.feed_plan(env))
+    monkeypatch.setattr(page_data.PageData, "feed_plan", lambda self: page_data.feed_plan(env))
     return ini
 
 

@@ -1,7 +1,8 @@
 """Where the pages get their data: one small class, so the read API can be plugged in per method.
 
 Phase 1 serves what the running app already knows (the writer's counters, the feed's status,
-dead letters, file sizes, the worker's in-memory match summaries). The match-data methods
+dead letters, file sizes, the worker's in-memory match summaries) and a dry run of
+``companion setup-game`` for the first-run help. The match-data methods
 (``recent_matches``, ``current_session``, ``matches``, ``sessions``, ``players``, ``trends``)
 return nothing yet: phase 2 makes them call the same functions as the read API
 (``GET /api/v1/matches`` ...) and return its items as plain mappings with the API's field names,
@@ -11,11 +12,15 @@ which is what the templates read. Nothing here renders or knows about HTTP.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from companion.gamefiles import Environment, discover
+from companion.gameini import DEFAULT_RATE, format_rate
+from companion.gamesetup import enable, inspect, protected_folders
 from companion.model import MatchSummary
 from companion.services import Services
 from companion.storage import journal
@@ -142,6 +147,10 @@ class PageData:
     def live_match(self) -> MatchSummary | None:
         return self._services.live_match()
 
+    def feed_plan(self) -> FeedPlan:
+        """For the first-run help: what ``companion setup-game`` would change on this machine."""
+        return feed_plan()
+
     def has_matches(self) -> bool:
         """False until the first match was seen: the dashboard then shows its first-run help."""
         return self._services.last_match() is not None
@@ -171,6 +180,59 @@ class PageData:
     def trends(self) -> list[ApiItem]:
         """Phase 2: ``GET /api/v1/summary`` (one item per day)."""
         return []
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    """One ini file and what the command would do to it."""
+
+    path: str
+    where: str
+    status: str  # would-change, already, missing, failed
+    diff: tuple[str, ...]
+    error: str | None
+    needs_admin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    """The dry run's outcome: the files found (or looked for) and the rate it would set."""
+
+    rate: str
+    files: tuple[PlannedFile, ...]
+
+    @property
+    def found(self) -> tuple[PlannedFile, ...]:
+        return tuple(item for item in self.files if item.status != "missing")
+
+    @property
+    def feed_enabled(self) -> bool:
+        """True when every file found already has the feed on."""
+        return bool(self.found) and all(item.status == "already" for item in self.found)
+
+
+def feed_plan(env: Environment | None = None) -> FeedPlan:
+    """What ``companion setup-game`` would change here: a dry run of the same code (it reads the
+    game's Stats API ini files where they are usually found and writes nothing). ``env``
+    replaces this machine's environment in tests."""
+    env = env or Environment.current()
+    protected = protected_folders(env)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    files = []
+    for location in discover(env).locations:
+        state = inspect(location, protected)
+        outcome = enable(state, DEFAULT_RATE, dry_run=True, stamp=stamp)
+        files.append(
+            PlannedFile(
+                path=str(location.ini),
+                where=location.where,
+                status=outcome.status,
+                diff=tuple(outcome.diff),
+                error=outcome.error,
+                needs_admin=state.protected and outcome.status == "would-change",
+            )
+        )
+    return FeedPlan(rate=format_rate(DEFAULT_RATE), files=tuple(files))
 
 
 def database_bytes(database: Path) -> int:

@@ -20,7 +20,6 @@ from companion.errors import InvalidParameterError, UnauthorizedError
 from companion.services import Services
 from companion.settings_file import SettingsWriteError
 from companion.web.pages.data import PageData
-from companion.web.pages.gameplan import feed_plan
 from companion.web.pages.render import PageRenderer
 from companion.web.security import SESSION_COOKIE, check_control_access, session_value
 from companion.web.settings_api import SettingsEditor
@@ -48,7 +47,7 @@ def create_pages_router(
         context = {
             "health": data.health(),
             "has_matches": has_matches,
-            "plan": None if has_matches else feed_plan(),
+            "plan": None if has_matches else data.feed_plan(),
             "session": data.current_session(),
             "live": data.live_match(),
             "recent": data.recent_matches(10),
