@@ -156,17 +156,22 @@ class PageData:
         return self._services.last_match() is not None
 
     # -- match data: phase 2 plugs in the read API here ----------------------------------------
+    # Each returns what the matching route of ``companion.web.stats_api`` answers (the storage
+    # functions there already give JSON-ready dicts), so a method body becomes one call with
+    # ``conn = self._services.readers.get()`` and ``me = settings.me or detected_me(conn)``.
 
     def current_session(self) -> ApiItem | None:
-        """Phase 2: as ``GET /api/v1/sessions/current``."""
+        """Phase 2: as ``GET /api/v1/sessions/current`` (``stats.sessions.current(...)``)."""
         return None
 
     def recent_matches(self, limit: int = 10) -> list[ApiItem]:
-        """Phase 2: the first ``limit`` items of ``GET /api/v1/matches``."""
+        """Phase 2: ``match_queries.list_matches(conn, me, limit=limit, before=None,
+        where=MatchFilter())[0]``, as ``GET /api/v1/matches``."""
         return []
 
     def matches(self, filters: Mapping[str, str]) -> list[ApiItem]:
-        """Phase 2: ``GET /api/v1/matches`` with the page's filters (result, mode, player...)."""
+        """Phase 2: ``GET /api/v1/matches`` with the page's filters; the form's field names are
+        the API's query names (``result``, ``mode``, ``player``, ``from``, ``to``)."""
         return []
 
     def sessions(self) -> list[ApiItem]:
@@ -174,11 +179,11 @@ class PageData:
         return []
 
     def players(self) -> list[ApiItem]:
-        """Phase 2: ``GET /api/v1/players``."""
+        """Phase 2: ``stats_queries.players(conn, me, limit=..., search=None)``."""
         return []
 
     def trends(self) -> list[ApiItem]:
-        """Phase 2: ``GET /api/v1/summary`` (one item per day)."""
+        """Phase 2: ``stats_queries.summary(...)`` rows, as ``GET /api/v1/summary``."""
         return []
 
 
