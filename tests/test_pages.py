@@ -22,6 +22,7 @@ from companion.settings import Settings
 from companion.storage.readers import Readers
 from companion.web.app import create_app
 from companion.web.pages import data as page_data
+from companion.web.pages import render
 from tests.conftest import BASE_URL, TEST_PORT
 
 PAGES = ["/", "/matches", "/trends", "/players", "/sessions", "/status", "/settings"]
@@ -267,3 +268,16 @@ def test_settings_render_from_a_fresh_settings_object(services: Services) -> Non
     with TestClient(create_app(services), base_url=BASE_URL) as c:
         field = soup_of(c, "/settings").find("input", id="setting-session_gap_minutes")
         assert field["value"] == "50"
+
+
+def test_values_are_worded_for_a_glance() -> None:
+    assert render.human_bytes(512) == "512 bytes"
+    assert render.human_bytes(4_300_000) == "4.1 MB"
+    assert render.human_duration(12.7) == "12 s"
+    assert render.human_duration(3725) == "1 h 2 min"
+    assert render.human_duration(90_000) == "1 d 1 h"
+    assert render.setting_value(False) == "off" and render.setting_value("") == "empty"
+    assert render.local_from_iso(None) == "never"
+    assert render.local_from_iso("not a time") == "not a time"
+    moment = render.local_from_iso("2026-11-25T18:42:13.123Z")
+    assert moment == render.local_time(1_795_632_133_123_000)

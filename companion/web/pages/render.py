@@ -75,6 +75,17 @@ def local_time(value_us: int | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def local_from_iso(text: str | None) -> str:
+    """An RFC 3339 time from the API (``2026-11-25T18:42:13.123Z``) as ``local_time`` shows it."""
+    if not text:
+        return "never"
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return local_time(int(moment.timestamp() * 1e6))
+
+
 def iso_time(value_us: int | None) -> str:
     if value_us is None:
         return ""
@@ -102,6 +113,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         duration=human_duration,
         local_time=local_time,
         iso_time=iso_time,
+        local_from_iso=local_from_iso,
         setting_value=setting_value,
     )
     env.globals.update(nav=NAV, version=__version__)

@@ -15,7 +15,13 @@
   var axis = { stroke: color("--muted"), grid: { stroke: color("--border"), width: 1 }, ticks: { stroke: color("--border"), width: 1 } };
 
   function size() { return { width: Math.max(el.clientWidth, 200), height: 240 }; }
+  // Times as the other pages show them: 24-hour clock, year-month-day.
+  function fmtDate(tpl) {
+    return uPlot.fmtDate(tpl.replace(/\{h\}/g, "{HH}").replace(/\{aa\}/g, "")
+      .replace("{M}/{D}/{YY}", "{YYYY}-{MM}-{DD}").replace("{M}/{D}", "{MM}-{DD}"));
+  }
   var opts = Object.assign(size(), {
+    fmtDate: fmtDate,
     cursor: { drag: { x: false, y: false } },
     // A sliding window ending now, so the first few points do not stretch across the whole axis.
     scales: { x: { time: true, range: function () { var t = Date.now() / 1000; return [t - WINDOW_S, t]; } }, y: { range: function (u, min, max) { return [0, Math.max(5, max * 1.1)]; } } },
