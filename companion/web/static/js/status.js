@@ -40,6 +40,21 @@
     document.querySelectorAll('[data-field="' + name + '"]').forEach(function (node) { node.textContent = value; });
   }
 
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localTime(iso) {
+    if (!iso) return "never";
+    var d = new Date(iso);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
+  function duration(seconds) {  // as the page words it (render.human_duration)
+    var t = Math.floor(seconds), d = Math.floor(t / 86400), h = Math.floor(t % 86400 / 3600);
+    var m = Math.floor(t % 3600 / 60), s = t % 60;
+    if (d) return d + " d " + h + " h";
+    if (h) return h + " h " + m + " min";
+    return m ? m + " min " + s + " s" : s + " s";
+  }
+
   function tick() {
     fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -60,6 +75,9 @@
         setField("paused", s.paused ? "paused" : "running");
         setField("feed_messages", s.game_feed.messages);
         setField("feed_rate", Number(s.game_feed.messages_per_s).toFixed(1));
+        setField("feed_last", localTime(s.game_feed.last_message_at));
+        setField("last_applied", localTime(s.last_applied_at));
+        setField("uptime", duration(s.uptime_s));
       })
       .catch(function () { /* companion stopped or restarting: try again on the next tick */ });
   }
