@@ -17,6 +17,7 @@ from companion.services import Services
 from companion.storage import journal
 from companion.timefmt import format_us, now_us
 from companion.web.security import check_control_access
+from companion.web.settings_api import SettingsEditor, add_settings_routes
 
 
 class Health(BaseModel):
@@ -105,7 +106,7 @@ def _entry(row: JournalRow, through: int, dead: set[int], with_data: bool) -> Jo
     )
 
 
-def create_api_router(services: Services) -> APIRouter:
+def create_api_router(services: Services, editor: SettingsEditor | None = None) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
     def control(request: Request) -> None:
@@ -197,4 +198,5 @@ def create_api_router(services: Services) -> APIRouter:
         services.request_quit()
         return {"status": "stopping"}
 
+    add_settings_routes(router, editor or SettingsEditor(services), Depends(control))
     return router
