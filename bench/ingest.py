@@ -32,6 +32,7 @@ completed (2 when wrk is missing, 1 when a server fails), because benchmarks rep
 
     python bench/ingest.py            # full run (~4 minutes)
     python bench/ingest.py --quick    # smoke check: one short round
+    python bench/ingest.py --batch-only --rounds 5   # batches alone, companion alone
 """
 
 from __future__ import annotations
@@ -386,7 +387,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--batch-connections", default="2,8", help="connection counts for batches (2,8)"
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the batch measurement")
+    parser.add_argument(
+        "--batch-only",
+        action="store_true",
+        help="only the batch measurement (companion alone, no single events, no other targets)",
+    )
     args = parser.parse_args(argv)
+    if args.batch_only and args.no_batch:
+        parser.error("--batch-only and --no-batch leave nothing to measure")
+    if args.batch_only:
+        args.connections = ""
     quick = args.quick
     args.duration = args.duration or (2 if quick else 5)
     args.rounds = args.rounds or (1 if quick else 3)
@@ -396,7 +406,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.batch_connections = [int(c) for c in args.batch_connections.split(",") if c.strip()]
     except ValueError:
         parser.error("connection counts must be comma-separated integers, e.g. 1,8,64")
-    if min(args.connections + args.batch_connections + [args.duration, args.rounds]) < 1:
+    if min(args.connections + args.batch_connections + [args.duration, args.rounds]) < 1 or not (
+        args.connections or args.batch_connections
+    ):
         parser.error("connections, duration and rounds must be at least 1")
     if not 1 <= args.batch_size <= 10_000:
         parser.error("--batch-size must be from 1 to 10000 (companion's default limit)")
@@ -418,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _on_sigterm)
     workdir = Path(tempfile.mkdtemp(prefix="companion-bench-"))
-    targets = {key: Target(key, workdir / key) for key in "abc"}
+    targets = {key: Target(key, workdir / key) for key in ("a" if args.batch_only else "abc")}
     try:
         return _run(args, targets)
     except KeyboardInterrupt:
@@ -503,8 +515,11 @@ def _report(
     batch_rows: dict[int, Row],
     drained: dict[str, float],
 ) -> None:
-    print("\nSingle events (median over rounds):")
-    print(f"{'target':<13} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   rounds req/s")
+    if args.connections:
+        print("\nSingle events (median over rounds):")
+        print(
+            f"{'target':<13} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   rounds req/s"
+        )
     for conns in args.connections:
         for key in targets:
             row = rows[(key, conns)]
@@ -513,8 +528,11 @@ def _report(
                 f"   {_fmt_rps(r.rps for r in row.runs)}"
             )
 
-    print("\nRatios of req/s (target from DESIGN.md: a/b >= 0.8 at 8 and 64 conns, >= 0.6 at 1):")
-    print(f"{'conns':>5} {'a/b':>6} {'floor':>6} {'verdict':<8} {'a/c':>6}  (a/c: no target)")
+    if args.connections:
+        print(
+            "\nRatios of req/s (target from DESIGN.md: a/b >= 0.8 at 8 and 64 conns, >= 0.6 at 1):"
+        )
+        print(f"{'conns':>5} {'a/b':>6} {'floor':>6} {'verdict':<8} {'a/c':>6}  (a/c: no target)")
     for conns in args.connections:
         a, b, c = (rows[(key, conns)].rps for key in "abc")
         ab = a / b if b else 0.0
@@ -549,11 +567,12 @@ def _report(
         f"{in_flight:,} (in flight when wrk stopped; at most {bound:,})"
         f"  -> {'OK' if ok else 'MISMATCH'}"
     )
-    seed = targets["c"].status()
-    print(
-        f"  seed: {seed['written']:,} rows written, backlog {seed['queued']}; waited "
-        f"{drained['c']:.1f} s in total for its backlog, {drained['a']:.1f} s for companion's"
-    )
+    if "c" in targets:
+        seed = targets["c"].status()
+        print(
+            f"  seed: {seed['written']:,} rows written, backlog {seed['queued']}; waited "
+            f"{drained['c']:.1f} s in total for its backlog, {drained['a']:.1f} s for companion's"
+        )
     for target in targets.values():
         target.stop()
         # uvicorn re-raises the SIGTERM it caught once it has shut down gracefully.
