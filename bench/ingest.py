@@ -54,7 +54,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -278,6 +278,7 @@ class WrkResult:
     non_2xx: int
     p50_ms: float
     p99_ms: float
+    cpu_us_per_event: float = 0.0  # the target's CPU time per event (batches only)
 
     @property
     def rps(self) -> float:
@@ -285,6 +286,18 @@ class WrkResult:
 
 
 _running_wrk: list[subprocess.Popen[bytes]] = []
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far, all its threads (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(
@@ -495,12 +508,18 @@ def _run(args: argparse.Namespace, targets: dict[str, Target]) -> int:
                 companion.wait_idle()
             for round_no in range(1, args.rounds + 1):
                 prefix = f"{run_id}-b{conns}-r{round_no}"
+                cpu = cpu_seconds(companion.pid)
                 result = run_wrk(companion, conns, args.duration, prefix, args.batch_size)
                 companion.wait_idle()
+                # CPU time per event, applying included: steadier than events/s on a busy machine.
+                events = (result.requests - result.non_2xx) * args.batch_size
+                used = (cpu_seconds(companion.pid) - cpu) / max(events, 1) * 1e6
+                result = replace(result, cpu_us_per_event=used)
                 batch_rows.setdefault(conns, Row("a", conns)).runs.append(result)
                 print(
                     f"  round {round_no} {conns} conn  {result.rps * args.batch_size:>10,.0f} "
-                    f"events/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms",
+                    f"events/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                    f"companion CPU {result.cpu_us_per_event:5.1f} us/event",
                     flush=True,
                 )
 
@@ -542,12 +561,16 @@ def _report(
 
     if batch_rows:
         print(f"\nBatches of {args.batch_size} events to companion (target >= 50,000 events/s):")
-        print(f"{'conns':>5} {'req/s':>8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}  verdict")
+        print(
+            f"{'conns':>5} {'req/s':>8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}  verdict"
+            "   CPU us/event"
+        )
         for conns, row in batch_rows.items():
             events = row.rps * args.batch_size
+            cpu = statistics.median(r.cpu_us_per_event for r in row.runs)
             print(
                 f"{conns:>5} {row.rps:>8,.1f} {events:>10,.0f} {row.p50:>8.2f} {row.p99:>8.2f}"
-                f"  {verdict(events, 50_000)}"
+                f"  {verdict(events, 50_000):<8} {cpu:6.1f}"
             )
 
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other work skews the figures)")
