@@ -8,6 +8,10 @@ Two envelopes are accepted, one event or an array of them:
   game's messages unchanged.
 
 Everything wrong with an item is reported (index, field, problem), never only the first thing.
+
+Two paths, one behaviour: the common body (companion's envelopes without ``ts``, all of them
+right) is read by msgspec with each ``data`` kept as the JSON text it was sent as; anything else,
+and anything wrong, is read by orjson, which gives the positions and the problems.
 """
 
 from __future__ import annotations
@@ -233,7 +237,7 @@ def _plain_source(source: str) -> bool:
 
 
 def _read_plain_item(item: Any, data_levels: int) -> NewEvent | None:
-    """The fast path for the common case, companion's envelope without ``ts``.
+    """The general path's quick check of one item: companion's envelope without ``ts``.
 
     Returns None for anything else (or anything wrong, too deep included); ``_read_item`` then
     checks the item in full and says what is wrong. Both accept exactly the same plain items.
