@@ -17,7 +17,6 @@ that match's telemetry is short of them (``companion rebuild`` makes it exact ag
 
 from __future__ import annotations
 
-import copy
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -29,7 +28,12 @@ from companion.derive.deriver import Checkpoint, MatchDeriver
 from companion.derive.records import Item, MatchBundle
 from companion.model import JournalRow, MatchSummary
 from companion.storage import journal, match_store
-from companion.tickblock import TICK_BLOCK_EVENT, MissingHeaderError, TickBlockDecoder
+from companion.tickblock import (
+    TICK_BLOCK_EVENT,
+    DecoderState,
+    MissingHeaderError,
+    TickBlockDecoder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +128,7 @@ class MatchDerivation:
         self._deriver: MatchDeriver | None = None
         self._decoders: dict[str, TickBlockDecoder] = {}
         self._writer = match_store.MatchWriter()
-        self._point: tuple[Checkpoint, dict[str, TickBlockDecoder], int | None] | None = None
+        self._point: tuple[Checkpoint, dict[str, DecoderState], int | None] | None = None
         self._open_from: int | None = None
         self._open_since: int | None = None
         self._marks: list[tuple[int, int]] = []
@@ -141,7 +145,7 @@ class MatchDerivation:
         deriver = self._deriver
         assert deriver is not None
         deriver.prune()
-        decoders = {stream: copy.copy(d) for stream, d in self._decoders.items()}
+        decoders = {stream: d.state() for stream, d in self._decoders.items()}
         self._point = (deriver.checkpoint(), decoders, self._open_from)
 
     def apply(self, conn: sqlite3.Connection, row: JournalRow, now_us: int) -> None:
@@ -182,7 +186,11 @@ class MatchDerivation:
             return
         point, decoders, open_from = self._point
         self._deriver.restore(point)
-        self._decoders = {stream: copy.copy(d) for stream, d in decoders.items()}
+        for stream in list(self._decoders):
+            if stream in decoders:
+                self._decoders[stream].restore(decoders[stream])
+            else:
+                del self._decoders[stream]  # first seen in the batch rolled back
         self._open_from = open_from
         self._open_since = self._deriver.open_since
 

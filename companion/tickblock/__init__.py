@@ -73,7 +73,13 @@ from companion.tickblock.columns import (
     Unpackable,
     values_of,
 )
-from companion.tickblock.decoder import DecoderState, MissingHeaderError, Tick, TickBlockDecoder
+from companion.tickblock.decoder import (
+    DecodedBlock,
+    DecoderState,
+    MissingHeaderError,
+    Tick,
+    TickBlockDecoder,
+)
 from companion.tickblock.encoder import COMPRESS_LEVEL, SYNC_EVERY_US, TickBlockEncoder
 from companion.tickblock.payload import FORMAT_VERSION, TICK_BLOCK_EVENT
 
@@ -86,6 +92,7 @@ __all__ = [
     "SYNC_EVERY_US",
     "TICK_BLOCK_EVENT",
     "UNKNOWN",
+    "DecodedBlock",
     "DecoderState",
     "MissingHeaderError",
     "Tick",

@@ -37,6 +37,33 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class DecodedBlock:
+    """One block's ticks as column values. ``rows[i]`` is tick ``i``'s values in the layout of
+    the package docstring (time in ms after ``t0_us`` first; ``UNKNOWN`` where unknown);
+    ``keyframes`` maps a tick's index to its verbatim ``UpdateState`` data (which holds what the
+    columns may not: a keyframe's row is exact only for the values the columns can hold)."""
+
+    first_seq: int
+    t0_us: int
+    header: dict[str, Any]
+    rows: list[list[int]]
+    keyframes: dict[int, dict[str, Any]]
+
+    def received_at_us(self, index: int) -> int:
+        return self.t0_us + self.rows[index][0] * 1000
+
+    def ticks(self) -> list[Tick]:
+        """The ticks as ``expand`` gives them (keyframes verbatim)."""
+        first, t0, header, keyframes = self.first_seq, self.t0_us, self.header, self.keyframes
+        return [
+            Tick(first + i, t0 + row[0] * 1000, keyframes[i], True)
+            if i in keyframes
+            else Tick(first + i, t0 + row[0] * 1000, tick_data(header, row), False)
+            for i, row in enumerate(self.rows)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class DecoderState:
     """What a ``TickBlockDecoder`` remembers between blocks, as an immutable snapshot: the
     stream's header (the decoder never changes the dict it holds), the previous block's last
@@ -74,6 +101,11 @@ class TickBlockDecoder:
 
         Raises ``MissingHeaderError`` when the block refers to a header (or a previous block)
         this decoder has not seen, ``ValueError`` when the block is not one it can read."""
+        return self.expand_rows(block, payload).ticks()
+
+    def expand_rows(self, block: Mapping[str, Any], payload: bytes) -> DecodedBlock:
+        """The block's ticks as column values (no ``UpdateState`` dicts built): for readers
+        that go through many ticks and need only some of their values. Raises as ``expand``."""
         if block.get("v") != FORMAT_VERSION:
             raise ValueError(f"unknown tick block version {block.get('v')!r}")
         first_seq: int = block["first_seq"]
@@ -117,16 +149,9 @@ class TickBlockDecoder:
             header, rows, keyframes, reference = _parse(state, block, with_header, body, text)
         except struct.error as exc:
             raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
-        ticks = []
-        for i, packed in enumerate(rows):
-            row = unpack_row(packed)
-            received = t0_us + row[0] * 1000
-            if i in keyframes:
-                ticks.append(Tick(first_seq + i, received, keyframes[i], True))
-            else:
-                ticks.append(Tick(first_seq + i, received, tick_data(header, row), False))
+        values = [unpack_row(packed) for packed in rows]
         self._state = DecoderState(header, rows[-1], reference, first_seq)
-        return ticks
+        return DecodedBlock(first_seq, t0_us, header, values, keyframes)
 
 
 def _parse(
