@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -171,11 +172,18 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=10_000, help="matches for the read API")
     parser.add_argument("--requests", type=int, default=200, help="requests per route")
     parser.add_argument("--quick", action="store_true", help="6 matches, 2,000 stored, 50 requests")
+    parser.add_argument(
+        "--reads-on", type=Path, help="skip the rebuild: time reads on a copy of this database"
+    )
     args = parser.parse_args()
     if args.quick:
         args.matches, args.stored, args.requests = 6, 2000, 50
     with tempfile.TemporaryDirectory() as tmp:
-        db = rebuild_section(Path(tmp), args.matches, args.rate)
+        if args.reads_on is not None:
+            db = Path(tmp) / "companion.db"
+            shutil.copyfile(args.reads_on, db)
+        else:
+            db = rebuild_section(Path(tmp), args.matches, args.rate)
         read_section(db, args.stored, args.requests)
 
 
