@@ -8,6 +8,7 @@ Modules: :mod:`~companion.derive.records` (output shapes), :mod:`~companion.deri
 (reading the game's payloads), :mod:`~companion.derive.players` (identity, PlayerRefs),
 :mod:`~companion.derive.keys` (match keys), :mod:`~companion.derive.match` (one match's state),
 :mod:`~companion.derive.outcome` (MVP, mode, me and my result),
+:mod:`~companion.derive.telemetry` (speed, surfaces and boost per player),
 :mod:`~companion.derive.deriver` (the state machine across matches).
 
 Nothing here may import storage, web, sources or pipeline code.
@@ -30,8 +31,10 @@ from companion.derive.records import (
     PlayerLine,
     StatfeedRecord,
     TeamRecord,
+    TelemetryRecord,
     Who,
 )
+from companion.derive.telemetry import is_coalesced
 
 __all__ = [
     "ABANDONED",
@@ -52,5 +55,7 @@ __all__ = [
     "PlayerLine",
     "StatfeedRecord",
     "TeamRecord",
+    "TelemetryRecord",
     "Who",
+    "is_coalesced",
 ]

@@ -15,8 +15,21 @@ from typing import Any, NamedTuple
 
 from companion.derive.records import STAT_FIELDS, Location
 
-# Fields the game sends only to spectators, or for the local player's own team.
-_SPECTATOR_FIELDS = ("bHasCar", "Speed", "Boost")
+# Fields the game sends only to spectators, or for the local player's own team (false flags
+# and zero numbers are omitted, so any one of them present means the player has them all).
+_SPECTATOR_FIELDS = frozenset(
+    (
+        "Speed",
+        "Boost",
+        "bHasCar",
+        "bBoosting",
+        "bOnGround",
+        "bOnWall",
+        "bPowersliding",
+        "bDemolished",
+        "bSupersonic",
+    )
+)
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -81,7 +94,8 @@ def is_goal_echo(data: dict[str, Any]) -> bool:
 class PlayerRow(NamedTuple):
     """One entry of ``UpdateState.Players``. ``stats``: the eight cumulative figures in
     :data:`STAT_FIELDS` order, ``None`` where missing. ``telemetry``: whether the SPECTATOR
-    fields were present. ``raw``: the entry itself, for telemetry (a later slice)."""
+    fields were present. ``raw``: the entry itself, read by :mod:`companion.derive.telemetry`
+    only when ``telemetry`` (no copy: one row per player per tick)."""
 
     name: str
     primary_id: str | None
@@ -153,7 +167,7 @@ def read_tick(data: dict[str, Any]) -> TickView:
                 shortcut=as_int(entry.get("Shortcut")),
                 team=as_int(entry.get("TeamNum")),
                 stats=_stats(entry),
-                telemetry=any(field in entry for field in _SPECTATOR_FIELDS),
+                telemetry=not _SPECTATOR_FIELDS.isdisjoint(entry),
                 raw=entry,
             )
         )
