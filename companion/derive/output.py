@@ -37,7 +37,7 @@ def bundle(state: MatchState, me: str | None) -> MatchBundle:
         guid=state.guid,
         segment=state.segment,
         arena=state.arena,
-        mode=outcome.mode(state.team_sizes),
+        mode=outcome.mode(state.team_sizes, state.playlist_id),
         playlist_id=state.playlist_id,
         started_at_us=state.started_at_us,
         ended_at_us=ended_at,
