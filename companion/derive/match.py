@@ -2,10 +2,11 @@
 
 This module owns what happens *within* a match: the scoreboard of the last non-replay tick,
 teams, clock and overtime, goals (never the empty echo), statfeed events, ball and crossbar hits,
-demolitions received, who the camera follows, how the match ended, and each player's telemetry
-(kept by :mod:`companion.derive.telemetry`). Which match an event
-belongs to, keys and segments are :mod:`companion.derive.deriver`'s business; MVP and "result
-for me" are worked out when a bundle is built (:mod:`companion.derive.outcome`).
+demolitions received, who the camera follows, how the match ended, and which ticks feed each
+player's telemetry (summed by :mod:`companion.derive.telemetry`). Which match an event belongs
+to, keys and segments are :mod:`companion.derive.deriver`'s business; mode, MVP and "result for
+me" are worked out when a bundle is built (:mod:`companion.derive.output`,
+:mod:`companion.derive.outcome`).
 
 Replay ticks (``Game.bReplay``) never change final figures: they replay the cars of the seconds
 before a goal. Ball and crossbar hits while a replay shows are ignored for the same reason.

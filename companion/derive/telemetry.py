@@ -35,7 +35,7 @@ It must not import storage, web, sources or pipeline code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from companion.derive.payloads import PlayerRow
 from companion.derive.records import TelemetryRecord
@@ -108,23 +108,24 @@ class PlayerTelemetry:
         if type(boost) is not int:
             boost = round(boost) if type(boost) is float and 0.0 <= boost <= 1e4 else 0
         self.counted += 1
-        self.seconds += weight
-        self.speed += weight * speed
+        if weight:  # the first receive time of a match weighs nothing: skip the sums
+            self.seconds += weight
+            self.speed += weight * speed
+            self.boost += weight * boost
+            if sonic:
+                self.sonic += weight
+            if wall:
+                self.wall += weight
+            elif not ground:
+                self.air += weight
+            if boosting:
+                self.boosting += weight
+            if boost <= 0:
+                self.zero += weight
+            elif boost >= FULL_BOOST:
+                self.full += weight
         if speed > self.top_speed:
             self.top_speed = speed
-        self.boost += weight * boost
-        if sonic:
-            self.sonic += weight
-        if wall:
-            self.wall += weight
-        elif not ground:
-            self.air += weight
-        if boosting:
-            self.boosting += weight
-        if boost <= 0:
-            self.zero += weight
-        elif boost >= FULL_BOOST:
-            self.full += weight
         prev = self.boost_prev
         if prev is not None and boost < prev:
             self.boost_used += prev - boost
@@ -160,6 +161,11 @@ class PlayerTelemetry:
         )
 
 
+# PlayerRow fields by position: the flush reads them per player and tick (a named field of a
+# NamedTuple costs a descriptor call, an index does not).
+_TELEMETRY: Final = 5
+_RAW: Final = 6
+assert PlayerRow._fields[_TELEMETRY] == "telemetry" and PlayerRow._fields[_RAW] == "raw"
 # A kept tick: the player keys and rows of a non-replay tick, or ``None`` for a boost reset.
 _Kept = tuple[tuple[str, ...], tuple[PlayerRow, ...]] | None
 
@@ -216,12 +222,13 @@ class MatchTelemetry:
                 for each in players.values():
                     each.boost_prev = None
                 continue
-            for key, row in zip(*kept, strict=True):
-                if row.telemetry:
+            keys, rows = kept
+            for key, row in zip(keys, rows, strict=True):
+                if row[_TELEMETRY]:
                     player = players.get(key)
                     if player is None:
                         player = players[key] = PlayerTelemetry()
-                    player.add(row.raw, spacing)
+                    player.add(row[_RAW], spacing)
         self.group.clear()
 
     def _spacing(self) -> tuple[float, float]:
