@@ -1,8 +1,10 @@
 """Derivation: journal items in, match records out. Pure code: no SQL, threads or I/O.
 
 The worker feeds :class:`MatchDeriver` the journal's items strictly in order (tick blocks
-expanded into ``UpdateState`` items) and upserts what :meth:`MatchDeriver.drain` returns in the
-same transaction. ``companion rebuild`` does the same from the first row with a fresh deriver.
+expanded into ``UpdateState`` items; the ticks of a block whose data says ``"coalesced"`` with
+``apply(item, coalesced=True)``, see :func:`is_coalesced`, so that match's telemetry says it is
+approximate) and upserts what :meth:`MatchDeriver.drain` returns in the same transaction.
+``companion rebuild`` does the same from the first row with a fresh deriver.
 
 Modules: :mod:`~companion.derive.records` (output shapes), :mod:`~companion.derive.payloads`
 (reading the game's payloads), :mod:`~companion.derive.players` (identity, PlayerRefs),
