@@ -155,8 +155,9 @@ class MatchDerivation:
             if row.event == NEW_SESSION_EVENT:
                 self._marks.append((row.id, row.received_at_us))
             return
+        coalesced = row.event == TICK_BLOCK_EVENT and '"coalesced"' in row.data
         for item in self._items(row):
-            deriver.apply(item)
+            deriver.apply(item, coalesced=coalesced)
         since = deriver.open_since
         if since != self._open_since:
             self._open_since = since

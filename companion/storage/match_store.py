@@ -74,8 +74,7 @@ def who_json(who: Who | None) -> str | None:
 
 
 def _telemetry(line: PlayerLine) -> dict[str, Any] | None:
-    telemetry = getattr(line, "telemetry", None)
-    return None if telemetry is None else dataclasses.asdict(telemetry)
+    return None if line.telemetry is None else dataclasses.asdict(line.telemetry)
 
 
 def _match_row(bundle: MatchBundle) -> tuple[Any, ...]:
