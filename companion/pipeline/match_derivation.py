@@ -37,6 +37,9 @@ from companion.tickblock import (
 
 log = logging.getLogger(__name__)
 
+# Raised whenever the derivation's output changes for the same journal; stats derived by an
+# older version are offered a rebuild (``companion rebuild``), never silently mixed.
+DERIVATION_VERSION = 1
 CONTROL_SOURCE = "companion"  # rows the app journals itself (reserved over HTTP)
 NEW_SESSION_EVENT = "NewSession"
 _READER_SOURCE = "statsapi"
@@ -136,6 +139,7 @@ class MatchDerivation:
         self._live: tuple[MatchBundle, int] | None = None
         self._stored_last: MatchSummary | None = None  # the newest match at start-up
         self.skipped_blocks = 0
+        self.outdated = False  # the stored stats come from an older derivation
 
     # -- the Derivation protocol ----------------------------------------------------------------
 
@@ -257,6 +261,18 @@ class MatchDerivation:
         self._open_since = None
         self._open_from = None
         self._last = self._live = None
+        stored = match_store.derived_version(conn)
+        if stored < DERIVATION_VERSION and not match_store.has_matches(conn):
+            match_store.set_derived_version(conn, DERIVATION_VERSION)  # nothing to redo
+            stored = DERIVATION_VERSION
+        self.outdated = stored < DERIVATION_VERSION
+        if self.outdated:
+            log.warning(
+                "the stats were derived by an older version of companion (%d, now %d): quit and "
+                "run `companion rebuild` to derive them again from the journal",
+                stored,
+                DERIVATION_VERSION,
+            )
         start = match_store.open_from(conn)
         if start is not None:
             self._replay(conn, start)

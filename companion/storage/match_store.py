@@ -247,6 +247,19 @@ def set_open_from(conn: sqlite3.Connection, journal_id: int | None) -> None:
     conn.execute("UPDATE derive_state SET open_from = ? WHERE singleton = 1", (journal_id,))
 
 
+def has_matches(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM matches LIMIT 1").fetchone() is not None
+
+
+def derived_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT version FROM derive_state WHERE singleton = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def set_derived_version(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute("UPDATE derive_state SET version = ? WHERE singleton = 1", (version,))
+
+
 def bump_generation(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE derive_state SET generation = generation + 1 WHERE singleton = 1")
 
