@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from companion.derive.block_ticks import BlockTicks
 from companion.derive.deriver import Checkpoint, MatchDeriver
 from companion.derive.records import Item, MatchBundle
 from companion.model import JournalRow, MatchSummary
@@ -130,6 +131,7 @@ class MatchDerivation:
         self._on_summary = on_summary
         self._deriver: MatchDeriver | None = None
         self._decoders: dict[str, TickBlockDecoder] = {}
+        self._block_ticks: dict[str, BlockTicks] = {}
         self._writer = match_store.MatchWriter()
         self._point: tuple[Checkpoint, dict[str, DecoderState], int | None] | None = None
         self._open_from: int | None = None
@@ -239,9 +241,12 @@ class MatchDerivation:
             decoder = self._decoders.get(stream)
             if decoder is None:
                 decoder = self._decoders[stream] = TickBlockDecoder()
-            block = orjson.loads(row.data)
-            for tick in decoder.expand(block, row.payload):
-                yield Item(stream, tick.seq, tick.received_at_us, "UpdateState", tick.data)
+            decoded = decoder.expand_rows(orjson.loads(row.data), row.payload)
+            reader = self._block_ticks.get(stream)
+            if reader is None:
+                reader = self._block_ticks[stream] = BlockTicks()
+            for seq, at_us, view in reader.views(decoded):
+                yield Item(stream, seq, at_us, "UpdateState", view)
             return
         if row.event not in GAME_EVENTS:
             return
