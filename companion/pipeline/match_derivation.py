@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from companion.derive import outcome
 from companion.derive.block_ticks import BlockTicks
 from companion.derive.deriver import Checkpoint, MatchDeriver
 from companion.derive.records import Item, MatchBundle
@@ -60,14 +61,9 @@ _REPLAY_CHUNK = 500
 
 
 def result_for(state: str, winner_team: int | None, me_team: int | None) -> str | None:
-    """Win or loss of a complete match, ``abandoned``, else None (as ``derive.outcome``)."""
-    if me_team is None:
-        return None
-    if state == "abandoned":
-        return "abandoned"
-    if state == "complete" and winner_team is not None:
-        return "win" if winner_team == me_team else "loss"
-    return None
+    """Win or loss of a complete match, ``abandoned``, else None: the stats rules of
+    :func:`companion.derive.outcome.result`, for whoever is me now."""
+    return outcome.result(state, winner_team, me_team, me_team is not None)
 
 
 def summarize(bundle: MatchBundle, match_id: int, me: str | None) -> MatchSummary:
