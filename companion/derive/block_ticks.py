@@ -14,6 +14,7 @@ It must not import storage, web, sources or pipeline code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from companion.derive.payloads import (
@@ -25,6 +26,7 @@ from companion.derive.payloads import (
     read_tick,
     ref,
 )
+from companion.derive.players import player_key
 from companion.tickblock import (
     FLAG_FIELDS,
     GAME_COLUMNS,
@@ -40,6 +42,9 @@ _OVERTIME, _REPLAY = 1, 2
 _HAS_CAR = 1  # bit 0: FLAG_FIELDS[0] is bHasCar
 assert FLAG_FIELDS[0] == "bHasCar"
 _FLAG_BITS = tuple((1 << bit, name) for bit, name in enumerate(FLAG_FIELDS))
+_BIT = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+_CAR, _DEMOLISHED, _SUPERSONIC = _BIT["bHasCar"], _BIT["bDemolished"], _BIT["bSupersonic"]
+_ON_GROUND, _ON_WALL, _BOOSTING = _BIT["bOnGround"], _BIT["bOnWall"], _BIT["bBoosting"]
 
 
 class _Header:
@@ -49,6 +54,7 @@ class _Header:
         "arena",
         "guid",
         "identities",
+        "keys",
         "players_at",
         "playlist_id",
         "stats_at",
@@ -61,6 +67,7 @@ class _Header:
     def __init__(self, header: dict[str, Any]) -> None:
         game = header.get("Game") or {}
         self.guid = as_str(header.get("MatchGuid"))
+        self.keys: list[str] | None = None  # player keys, worked out when first needed
         self.identities = [
             (as_str(name), as_str(primary_id), as_int(shortcut), as_int(team))
             for name, primary_id, shortcut, team in header["Roster"]
@@ -79,6 +86,67 @@ class _Header:
         self.stats_at = self.teams_at + len(self.teams)
 
 
+class TickColumns:
+    """One tick block by columns, for deriving its ticks without a view per tick:
+    ``times`` (receive µs), ``bits`` (1 overtime, 2 replay), ``clock`` and ``ball_team``
+    (``UNKNOWN`` where unknown), and per player ``(key, speeds, boosts, flags)`` in
+    ``telemetry`` (keys from ``player_key``, given by the caller's ``keys``). ``view(i)`` is
+    tick ``i``'s full view (as :meth:`BlockTicks.views` gives it)."""
+
+    __slots__ = (
+        "_header",
+        "_rows",
+        "ball_team",
+        "bits",
+        "clock",
+        "guid",
+        "has_players",
+        "telemetry",
+        "times",
+    )
+
+    def __init__(self, header: _Header, block: DecodedBlock, keys: list[str]) -> None:
+        columns = list(zip(*block.rows, strict=True))
+        t0 = block.t0_us
+        self.times = [t0 + ms * 1000 for ms in columns[0]]
+        self.clock, self.bits, _ball_speed, self.ball_team = columns[1 : 1 + GAME_COLUMNS]
+        at = header.players_at
+        named = [k for k, identity in enumerate(header.identities) if identity[0] is not None]
+        self.telemetry: list[tuple[str, Sequence[int], Sequence[int], Sequence[int]]] = [
+            (keys[k], columns[at + k * PER_PLAYER], columns[at + k * PER_PLAYER + 1],
+             columns[at + k * PER_PLAYER + 2])
+            for k in named
+        ]  # fmt: skip
+        self.guid = header.guid
+        self.has_players = bool(named)
+        self._header = header
+        self._rows = block.rows
+
+    def view(self, index: int) -> TickView:
+        return _view_of(self._header, self._rows[index])
+
+    @staticmethod
+    def fields(speed: int, boost: int, flags: int) -> tuple[Any, ...] | None:
+        """The eight spectator fields the telemetry reads, as ``tick_data`` would give them
+        (absent: ``None``), or ``None`` when the player had none in this tick."""
+        if not flags & HAS_TELEMETRY:
+            return None
+        known_speed = speed != UNKNOWN
+        known_boost = boost != UNKNOWN
+        if not (known_speed or known_boost or flags & _HAS_CAR):
+            return None
+        return (
+            speed / 10 if known_speed else None,
+            boost if known_boost else None,
+            flags & _CAR or None,
+            flags & _DEMOLISHED or None,
+            flags & _SUPERSONIC or None,
+            flags & _ON_GROUND or None,
+            flags & _ON_WALL or None,
+            flags & _BOOSTING or None,
+        )
+
+
 class BlockTicks:
     """Turns decoded blocks into tick views; one per stream (it remembers the last header)."""
 
@@ -86,12 +154,25 @@ class BlockTicks:
         self._header: dict[str, Any] | None = None
         self._view: _Header | None = None
 
-    def views(self, block: DecodedBlock) -> list[tuple[int, int, TickView]]:
-        """``(seq, receive time, view)`` per tick of the block, in order."""
+    def _header_of(self, block: DecodedBlock) -> _Header:
         if block.header is not self._header:
             self._header, self._view = block.header, _Header(block.header)
-        header = self._view
-        assert header is not None
+        assert self._view is not None
+        return self._view
+
+    def columns(self, block: DecodedBlock) -> TickColumns:
+        """The block by columns (see :class:`TickColumns`)."""
+        header = self._header_of(block)
+        if header.keys is None:
+            header.keys = [
+                player_key(PlayerRow(name or "", pid, shortcut, team, (), False, {}))
+                for name, pid, shortcut, team in header.identities
+            ]
+        return TickColumns(header, block, header.keys)
+
+    def views(self, block: DecodedBlock) -> list[tuple[int, int, TickView]]:
+        """``(seq, receive time, view)`` per tick of the block, in order."""
+        header = self._header_of(block)
         first, t0, keyframes = block.first_seq, block.t0_us, block.keyframes
         out = []
         for i, row in enumerate(block.rows):

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from companion.derive import output
+from companion.derive.block_ticks import TickColumns
 from companion.derive.payloads import (
     TeamRow,
     TickView,
@@ -46,8 +47,10 @@ from companion.derive.records import (
     StatfeedRecord,
 )
 from companion.derive.telemetry import MatchTelemetry
+from companion.tickblock import UNKNOWN
 
 _UNTOUCHED = 255  # Ball.TeamNum before the first touch of a round
+_OVERTIME_BIT, _REPLAY_BIT = 1, 2  # a tick block's game bits
 
 
 class MatchState:
@@ -129,6 +132,18 @@ class MatchState:
         if tick.ball_team == _UNTOUCHED and self.ball_team != _UNTOUCHED:
             telemetry.break_boost()  # cars back on the kickoff pads, boost reset to 33
         self.ball_team = tick.ball_team
+        self._scoreboard(tick)
+        telemetry.keep(self.latest, tick.players)
+        self._clock(tick.clock, tick.overtime)
+        if tick.ball_team == _UNTOUCHED:
+            self.kickoff_pending = True
+        if tick.target is not None and tick.player_view:
+            who = self.roster().resolve(tick.target)
+            if who is not None and who.player_key is not None:
+                self.targets[who.player_key] = self.targets.get(who.player_key, 0) + 1
+
+    def _scoreboard(self, tick: TickView) -> None:
+        """What a non-replay tick says of the game and the players (latest wins)."""
         if tick.arena:
             self.arena = tick.arena
         if tick.playlist_id is not None:
@@ -150,16 +165,49 @@ class MatchState:
             if row.team is not None:
                 sizes[row.team] = sizes.get(row.team, 0) + 1
         self.latest = tuple(keys)
-        telemetry.keep(self.latest, tick.players)
         for num, size in sizes.items():
             self.team_sizes[num] = max(size, self.team_sizes.get(num, 0))
-        self._clock(tick.clock, tick.overtime)
-        if tick.ball_team == _UNTOUCHED:
-            self.kickoff_pending = True
+
+    def on_ticks(self, columns: TickColumns, start: int, end: int) -> None:
+        """Ticks ``start`` to ``end - 1`` of a tick block, by its columns: the same as
+        :meth:`on_tick` for each, but the scoreboard (latest wins) is read from the last
+        non-replay one only, and telemetry keeps a reference to the columns, not a row per
+        player. A block has one header, so the roster, teams and camera do not change in it."""
+        telemetry = self.telemetry
+        times, bits, clocks, balls = columns.times, columns.bits, columns.clock, columns.ball_team
+        last_live = -1
+        live = 0
+        for i in range(start, end):
+            telemetry.tick(times[i])
+            game = bits[i]
+            if game & _REPLAY_BIT:
+                if not self.replaying:
+                    telemetry.break_boost()  # the replay shows old boost; play resumes at a kickoff
+                self.replaying = True
+                continue
+            self.replaying = False
+            live += 1
+            ball = balls[i]
+            if ball == _UNTOUCHED and self.ball_team != _UNTOUCHED:
+                telemetry.break_boost()  # cars back on the kickoff pads, boost reset to 33
+            self.ball_team = None if ball == UNKNOWN else ball
+            telemetry.keep_columns(columns, i)
+            clock = clocks[i]
+            if clock != UNKNOWN:
+                self._clock(clock, bool(game & _OVERTIME_BIT))
+            if ball == _UNTOUCHED:
+                self.kickoff_pending = True
+            last_live = i
+        self.last_at_us = times[end - 1]
+        if last_live < 0:
+            return
+        tick = columns.view(last_live)
+        self.live_ticks += live
+        self._scoreboard(tick)
         if tick.target is not None and tick.player_view:
             who = self.roster().resolve(tick.target)
             if who is not None and who.player_key is not None:
-                self.targets[who.player_key] = self.targets.get(who.player_key, 0) + 1
+                self.targets[who.player_key] = self.targets.get(who.player_key, 0) + live
 
     def _clock(self, clock: int | None, overtime: bool) -> None:
         if clock is None:

@@ -34,8 +34,8 @@ It must not import storage, web, sources or pipeline code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol
 
 from companion.derive.payloads import PlayerRow
 from companion.derive.records import TelemetryRecord
@@ -97,6 +97,22 @@ class PlayerTelemetry:
     def add(self, entry: dict[str, Any], weight: float) -> None:
         """One non-replay tick's spectator fields, standing for ``weight`` seconds."""
         speed, boost, car, demolished, sonic, ground, wall, boosting = map(entry.get, _FIELDS)
+        self.add_fields(speed, boost, car, demolished, sonic, ground, wall, boosting, weight)
+
+    def add_fields(
+        self,
+        speed: Any,
+        boost: Any,
+        car: Any,
+        demolished: Any,
+        sonic: Any,
+        ground: Any,
+        wall: Any,
+        boosting: Any,
+        weight: float,
+    ) -> None:
+        """As :meth:`add`, the fields given one by one (``None`` where absent): the way ticks
+        read from a tick block's columns come (no dict per player per tick)."""
         if not car or demolished:
             self.boost_prev = None  # a respawn's boost is no refill of this one
             return
@@ -170,6 +186,17 @@ assert PlayerRow._fields[_TELEMETRY] == "telemetry" and PlayerRow._fields[_RAW] 
 _Kept = tuple[tuple[str, ...], tuple[PlayerRow, ...]] | None
 
 
+class TelemetryColumns(Protocol):
+    """A tick block's telemetry columns (see :mod:`companion.derive.block_ticks`):
+    ``telemetry`` has ``(player key, speeds, boosts, flags)`` per player, one value per tick;
+    ``fields`` turns one tick's three values into the eight fields :meth:`PlayerTelemetry.add`
+    reads, or ``None`` when the player had no spectator fields in that tick."""
+
+    telemetry: list[tuple[str, Sequence[int], Sequence[int], Sequence[int]]]
+
+    def fields(self, speed: int, boost: int, flags: int) -> tuple[Any, ...] | None: ...
+
+
 class MatchTelemetry:
     """The telemetry of one match: the current receive-time group and one
     :class:`PlayerTelemetry` per player who ever had spectator fields (in a counted group).
@@ -209,6 +236,22 @@ class MatchTelemetry:
         """A non-replay tick's players (``keys`` their player keys, in the same order)."""
         self.group.append((keys, rows))
 
+    def keep_columns(self, columns: TelemetryColumns, index: int) -> None:
+        """As :meth:`keep`, for tick ``index`` of a tick block read by its columns."""
+        self.group.append((columns, index))  # type: ignore[arg-type]
+
+    def _add_columns(self, columns: TelemetryColumns, index: int, spacing: float) -> None:
+        players = self.players
+        for key, speeds, boosts, flags_of in columns.telemetry:
+            fields = columns.fields(speeds[index], boosts[index], flags_of[index])
+            if fields is None:
+                continue
+            player = players.get(key)
+            if player is None:
+                player = players[key] = PlayerTelemetry()
+            speed, boost, car, demolished, sonic, ground, wall, boosting = fields
+            player.add_fields(speed, boost, car, demolished, sonic, ground, wall, boosting, spacing)
+
     def break_boost(self) -> None:
         """Boost was reset without being used (a replay, a kickoff): no decrease across it."""
         self.group.append(None)
@@ -221,6 +264,9 @@ class MatchTelemetry:
             if kept is None:
                 for each in players.values():
                     each.boost_prev = None
+                continue
+            if type(kept[0]) is not tuple:  # a tick block's columns and a tick's index
+                self._add_columns(kept[0], kept[1], spacing)  # type: ignore[arg-type]
                 continue
             keys, rows = kept
             for key, row in zip(keys, rows, strict=True):

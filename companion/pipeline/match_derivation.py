@@ -157,9 +157,11 @@ class MatchDerivation:
             if row.event == NEW_SESSION_EVENT:
                 self._marks.append((row.id, row.received_at_us))
             return
-        coalesced = row.event == TICK_BLOCK_EVENT and '"coalesced"' in row.data
-        for item in self._items(row):
-            deriver.apply(item, coalesced=coalesced)
+        if row.event == TICK_BLOCK_EVENT and row.payload is not None:
+            self._apply_block(deriver, row, row.payload)
+        else:
+            for item in self._items(row):
+                deriver.apply(item)
         since = deriver.open_since
         if since != self._open_since:
             self._open_since = since
@@ -231,19 +233,21 @@ class MatchDerivation:
 
     # -- rows into items ----------------------------------------------------------------------
 
+    def _apply_block(self, deriver: MatchDeriver, row: JournalRow, payload: bytes) -> None:
+        """A tick block: decoded by its stream's decoder, derived by columns."""
+        stream = f"{row.source}/{row.stream}"
+        decoder = self._decoders.get(stream)
+        if decoder is None:
+            decoder = self._decoders[stream] = TickBlockDecoder()
+        block = orjson.loads(row.data)
+        decoded = decoder.expand_rows(block, payload)
+        reader = self._block_ticks.get(stream)
+        if reader is None:
+            reader = self._block_ticks[stream] = BlockTicks()
+        deriver.apply_block(stream, decoded, reader, coalesced=bool(block.get("coalesced")))
+
     def _items(self, row: JournalRow) -> Iterator[Item]:
         stream = f"{row.source}/{row.stream}"
-        if row.event == TICK_BLOCK_EVENT and row.payload is not None:
-            decoder = self._decoders.get(stream)
-            if decoder is None:
-                decoder = self._decoders[stream] = TickBlockDecoder()
-            decoded = decoder.expand_rows(orjson.loads(row.data), row.payload)
-            reader = self._block_ticks.get(stream)
-            if reader is None:
-                reader = self._block_ticks[stream] = BlockTicks()
-            for seq, at_us, view in reader.views(decoded):
-                yield Item(stream, seq, at_us, "UpdateState", view)
-            return
         if row.event not in GAME_EVENTS:
             return
         data: Any = orjson.loads(row.data)
