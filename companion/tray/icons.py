@@ -63,12 +63,11 @@ def badge_layer(state: IconState, size: int) -> Image.Image:
     left, top, right, bottom = 128 * unit, 128 * unit, 252 * unit, 252 * unit
     edge = max(1, round(10 * unit))
     if state is IconState.IDLE:
-        draw.ellipse((left, top, right, bottom), fill=_OUTLINE)
-        inset = edge
+        # A ring with a see-through middle: hollow, where "receiving" is a solid disc.
+        ring = max(2, round(14 * unit))
+        draw.ellipse((left, top, right, bottom), outline=_OUTLINE, width=ring + 2 * edge)
         draw.ellipse(
-            (left + inset, top + inset, right - inset, bottom - inset),
-            outline=colour,
-            width=max(2, round(26 * unit)),
+            (left + edge, top + edge, right - edge, bottom - edge), outline=colour, width=ring
         )
     elif state is IconState.RECEIVING:
         draw.ellipse((left, top, right, bottom), fill=_OUTLINE)

@@ -47,7 +47,7 @@ class Notifier:
             )
         if snapshot.storage_error is not None and previous.storage_error is None:
             messages.append(("companion cannot save", f"Storage failed: {snapshot.storage_error}"))
-        elif snapshot.writer_running is False and previous.writer_running:
+        elif not snapshot.writer_running and previous.writer_running and not snapshot.storage_error:
             messages.append(("companion cannot save", "Storage stopped; see the logs."))
         if settings.notify_match_summary:
             ended = _match_just_ended(previous, snapshot)
