@@ -18,7 +18,8 @@ from types import FrameType
 from companion import __version__
 from companion.instance import InstanceLock
 from companion.paths import Paths
-from companion.pipeline.derivation import LatestStateDerivation
+from companion.pipeline.derivation import Derivations, LatestStateDerivation
+from companion.pipeline.match_derivation import MatchDerivation
 from companion.pipeline.worker import Worker
 from companion.pipeline.writer import Writer
 from companion.server import HOST, ServerThread, bind_socket
@@ -71,7 +72,12 @@ class CompanionApp:
         self._started.append("lock")
         open_database(self.paths.database)
         token = load_or_create_token(self.paths.token_file)
-        writer = Writer(self.paths.database, Worker(LatestStateDerivation()))
+        matches = MatchDerivation(
+            silence_us=self.settings.match_silence_minutes * 60_000_000,
+            me=self._configured_me,
+        )
+        derivation = Derivations([LatestStateDerivation(), matches])
+        writer = Writer(self.paths.database, Worker(derivation))
         writer.start()
         self._started.append("writer")
         self._services = Services(
@@ -81,6 +87,8 @@ class CompanionApp:
             readers=Readers(self.paths.database),
             token=token,
             request_quit=self.stop_requested.set,
+            last_match=lambda: matches.summaries()[0],
+            live_match=lambda: matches.summaries()[1],
         )
         if self.settings.game:
             outbox = JournalOutbox(writer.submit)
@@ -117,6 +125,10 @@ class CompanionApp:
             self._services.base_url,
             self.paths.data_dir,
         )
+
+    def _configured_me(self) -> str | None:
+        settings = self._services.settings if self._services is not None else self.settings
+        return settings.me or None
 
     def stop(self) -> None:
         """Stop in order; safe to call twice and after a failed start."""

@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser(
         "reset", help="move the database aside as companion.db.broken-<time> and start empty"
     )
+    commands.add_parser(
+        "rebuild",
+        help="recompute every stats table from the journal (quit the app first)",
+        description="Recompute every stats table from the journal, in one transaction: the "
+        "old tables stay until the new ones are complete.",
+    )
     gamesetup.add_arguments(
         commands.add_parser(
             "setup-game",
@@ -112,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "db":
             return _db_reset(paths)
+        if args.command == "rebuild":
+            from companion import rebuild_command
+
+            return rebuild_command.run(settings, paths, _say)
         if args.command == "setup-game":
             return gamesetup.run(args)
         if args.command == "simulate":

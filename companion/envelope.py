@@ -23,7 +23,7 @@ from companion.timefmt import parse_timestamp
 
 MAX_DEPTH = 64
 MAX_SEQ = 2**63
-RESERVED_SOURCES = frozenset({"statsapi"})
+RESERVED_SOURCES = frozenset({"statsapi", "companion"})
 _SOURCE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _OURS = frozenset({"source", "stream", "seq", "event", "data", "ts"})
 _GAMES = frozenset({"Event", "Data", "source", "stream", "seq", "ts"})

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from companion import __version__
+from companion.pipeline.derivation import LatestStateDerivation
 from companion.services import Services
 
 JSON = {"Content-Type": "application/json"}
@@ -169,16 +170,11 @@ def test_journal_paging_and_parameter_errors(client: TestClient) -> None:
 
 
 def test_dead_letters_are_listed(client: TestClient, services: Services) -> None:
-    class Poisoned:
+    class Poisoned(LatestStateDerivation):
         def apply(self, conn: sqlite3.Connection, row: Any, now_us: int) -> None:
             if b"poison" in row.data.encode():
                 raise KeyError("Players")
-
-        def flush(self, conn: sqlite3.Connection, now_us: int) -> None:
-            pass
-
-        def discard(self) -> None:
-            pass
+            super().apply(conn, row, now_us)
 
     services.writer._worker.derivation = Poisoned()
     post(client, [ev(1), ev(2, poison=True), ev(3)])

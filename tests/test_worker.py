@@ -35,8 +35,17 @@ class Recording:
         self.seen += self._buffered
         self._buffered.clear()
 
+    def begin(self, conn: sqlite3.Connection, now_us: int) -> None:
+        self._buffered.clear()
+
     def discard(self) -> None:
         self._buffered.clear()
+
+    def reset(self) -> None:
+        self._buffered.clear()
+
+    def idle(self, conn: sqlite3.Connection, now_us: int) -> None:
+        pass
 
 
 def _append(conn: sqlite3.Connection, events: list[NewEvent]) -> list[int]:

@@ -120,6 +120,13 @@ class MatchDeriver:
         self.counters.applied += 1
         return True
 
+    def raise_seqs(self, seqs: Mapping[str, int]) -> None:
+        """Treat every seq up to ``seqs[stream]`` as seen (a deriver that resumes after a
+        restart: what was applied before must stay stale)."""
+        for stream, seq in seqs.items():
+            if seq > self._seqs.get(stream, -1):
+                self._seqs[stream] = seq
+
     def apply_all(self, items: Iterable[Item | tuple[str, int | None, int, str, Any]]) -> None:
         for item in items:
             self.apply(item)
@@ -246,6 +253,24 @@ class MatchDeriver:
         changed = sorted(self._dirty)
         self._dirty.clear()
         return tuple(self._matches[i].bundle(self.me) for i in changed if _listed(self._matches[i]))
+
+    @property
+    def open_since(self) -> int | None:
+        """The receive time of the open match's first message (None: no match is open). It
+        names the open match: two matches never start at the same microsecond."""
+        current = self._open_match()
+        return None if current is None else current.started_at_us
+
+    def prune(self) -> None:
+        """Forget the closed matches that were drained: they never change again. Only the last
+        match is kept (open or not: a late event of a match that just closed is recognised by
+        it). Call it between transactions, before taking a checkpoint: it invalidates older
+        ones. A long-running app calls it so memory stays flat over months."""
+        if self._dirty or len(self._matches) <= 1:
+            return
+        self._matches = self._matches[-1:]
+        if self._current is not None:
+            self._current = 0
 
     @property
     def live(self) -> MatchBundle | None:

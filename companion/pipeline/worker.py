@@ -55,6 +55,7 @@ class Worker:
         self.batch_size = batch_size
         self._clock = clock
         self._through: int | None = None
+        self._retried = False
 
     def applied_through(self, conn: sqlite3.Connection) -> int:
         if self._through is None:
@@ -74,54 +75,92 @@ class Worker:
         if not rows:
             return ApplyOutcome()
         now = self._clock()
-        derivation = self.derivation
         conn.execute("BEGIN IMMEDIATE")
         try:
+            outcome = self.apply_rows(conn, rows, now)
+            journal.set_applied_through(conn, rows[-1].id)
+            conn.execute("COMMIT")
+        except BaseException:
+            # After a batch, going back to its start is exact; after rows retried one by one
+            # (each its own begin), only reloading from the database is.
+            if self._retried:
+                self.derivation.reset()
+            else:
+                self.derivation.discard()
+            rollback(conn)
+            raise
+        self._through = rows[-1].id
+        return outcome
+
+    def apply_rows(
+        self, conn: sqlite3.Connection, rows: list[JournalRow], now: int
+    ) -> ApplyOutcome:
+        """Apply ``rows`` inside the caller's transaction: as one batch; when a row raises, the
+        batch is rolled back to its savepoint and the rows go again one by one, a failing one to
+        dead letters. Storage failures are raised (the caller rolls back)."""
+        derivation = self.derivation
+        self._retried = False
+        conn.execute("SAVEPOINT batch")
+        try:
+            derivation.begin(conn, now)
             for row in rows:
                 derivation.apply(conn, row, now)
             derivation.flush(conn, now)
-            journal.set_applied_through(conn, rows[-1].id)
-            conn.execute("COMMIT")
         except Exception as exc:
             derivation.discard()
-            rollback(conn)
+            conn.execute("ROLLBACK TO batch")
+            conn.execute("RELEASE batch")
             if is_storage_failure(exc):
                 raise
+            self._retried = True
             return self._apply_one_by_one(conn, rows, now)
-        self._through = rows[-1].id
+        conn.execute("RELEASE batch")
         return ApplyOutcome(applied=len(rows), last_id=rows[-1].id)
 
     def _apply_one_by_one(
         self, conn: sqlite3.Connection, rows: list[JournalRow], now: int
     ) -> ApplyOutcome:
         applied = dead = 0
+        for row in rows:
+            conn.execute("SAVEPOINT one_row")
+            try:
+                self.derivation.begin(conn, now)
+                self.derivation.apply(conn, row, now)
+                self.derivation.flush(conn, now)
+            except Exception as exc:
+                self.derivation.discard()
+                conn.execute("ROLLBACK TO one_row")
+                conn.execute("RELEASE one_row")
+                if is_storage_failure(exc):
+                    raise
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "journal row %d (%s) moved to dead letters: %s", row.id, row.event, error
+                )
+                journal.add_dead_letter(conn, row.id, error[:2000], now)
+                dead += 1
+            else:
+                conn.execute("RELEASE one_row")
+                applied += 1
+        return ApplyOutcome(applied=applied, dead=dead, last_id=rows[-1].id)
+
+    def prepare(self, conn: sqlite3.Connection) -> None:
+        """Let the derivation load what it keeps in memory (at start, before any row)."""
+        self.derivation.begin(conn, self._clock())
+
+    def run_idle(self, conn: sqlite3.Connection) -> None:
+        """Let the derivation do its housekeeping (close a match after a silence), in its own
+        transaction. Only when the journal is caught up: otherwise the rows' own times decide."""
+        if journal.count_pending(conn):
+            return
+        now = self._clock()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for row in rows:
-                conn.execute("SAVEPOINT one_row")
-                try:
-                    self.derivation.apply(conn, row, now)
-                    self.derivation.flush(conn, now)
-                except Exception as exc:
-                    self.derivation.discard()
-                    conn.execute("ROLLBACK TO one_row")
-                    conn.execute("RELEASE one_row")
-                    if is_storage_failure(exc):
-                        raise
-                    error = f"{type(exc).__name__}: {exc}"
-                    log.warning(
-                        "journal row %d (%s) moved to dead letters: %s", row.id, row.event, error
-                    )
-                    journal.add_dead_letter(conn, row.id, error[:2000], now)
-                    dead += 1
-                else:
-                    conn.execute("RELEASE one_row")
-                    applied += 1
-            journal.set_applied_through(conn, rows[-1].id)
+            self.derivation.begin(conn, now)
+            self.derivation.idle(conn, now)
+            self.derivation.flush(conn, now)
             conn.execute("COMMIT")
         except BaseException:
             self.derivation.discard()
             rollback(conn)
             raise
-        self._through = rows[-1].id
-        return ApplyOutcome(applied=applied, dead=dead, last_id=rows[-1].id)

@@ -43,6 +43,7 @@ T = TypeVar("T")
 QUIET_BEFORE_APPLY_S = 0.02
 MAX_APPLY_DELAY_S = 0.1
 RETRY_AFTER_FAILURE_S = 1.0
+IDLE_EVERY_S = 5.0  # housekeeping (closing a silent match) when nothing else happens
 FRESH_ROWS_LIMIT = 50_000
 
 
@@ -105,6 +106,7 @@ class Writer:
         self._last_append_mono = 0.0
         self._last_apply_mono = 0.0
         self._apply_blocked_until = 0.0
+        self._last_idle_mono = 0.0
         self._storage_error: str | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -115,6 +117,7 @@ class Writer:
         self._fresh = deque() if self._pending == 0 else None
         self._dead = journal.count_dead_letters(conn)
         self._conn = conn
+        self._last_idle_mono = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="companion-writer", daemon=True)
         self._thread.start()
 
@@ -220,17 +223,39 @@ class Writer:
             due = max(due, self._apply_blocked_until)
         return max(0.0, due - now)
 
+    def _idle_wait(self, now: float) -> float:
+        """Seconds until the derivation's housekeeping is due (not while paused or behind)."""
+        if self._paused or self._pending:
+            return IDLE_EVERY_S
+        return max(0.0, self._last_idle_mono + IDLE_EVERY_S - now)
+
+    def _idle(self, conn: sqlite3.Connection) -> None:
+        try:
+            with self._db_lock:
+                self._worker.run_idle(conn)
+        except Exception as exc:
+            log.error("stats housekeeping failed: %s", exc)
+        with self._cond:
+            self._last_idle_mono = time.monotonic()
+
     def _run(self) -> None:
         assert self._conn is not None
         conn = self._conn
         try:
+            with self._db_lock:
+                self._worker.prepare(conn)
+        except Exception:
+            log.exception("the stats could not be loaded; they load again with the next rows")
+        try:
             while True:
                 with self._cond:
                     while not self._jobs and not self._stopping:
-                        wait = self._apply_wait(time.monotonic())
-                        if wait == 0.0:
+                        now = time.monotonic()
+                        wait = self._apply_wait(now)
+                        idle_in = self._idle_wait(now)
+                        if wait == 0.0 or idle_in == 0.0:
                             break
-                        self._cond.wait(wait)
+                        self._cond.wait(idle_in if wait is None else min(wait, idle_in))
                     jobs, self._jobs = self._jobs, []
                     stopping = self._stopping
                 appends = [job for job in jobs if isinstance(job, _Append)]
@@ -245,9 +270,13 @@ class Writer:
                             break
                     continue
                 with self._cond:
-                    due = self._apply_wait(time.monotonic()) == 0.0
+                    now = time.monotonic()
+                    due = self._apply_wait(now) == 0.0
+                    idle_due = not due and self._idle_wait(now) == 0.0
                 if due:
                     self._apply(conn)
+                elif idle_due:
+                    self._idle(conn)
         finally:
             self._fail_waiting()
             with self._db_lock:

@@ -210,3 +210,26 @@ def list_dead_letters(conn: sqlite3.Connection, limit: int) -> list[dict[str, An
         (limit,),
     ).fetchall()
     return [{"error": row[0], "failed_at_us": row[1], "row": JournalRow(*row[2:])} for row in rows]
+
+
+def dead_letter_ids(conn: sqlite3.Connection, first_id: int, last_id: int) -> set[int]:
+    rows = conn.execute(
+        "SELECT journal_id FROM dead_letters WHERE journal_id BETWEEN ? AND ?", (first_id, last_id)
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def clear_dead_letters(conn: sqlite3.Connection) -> None:
+    """Forget every dead letter (a rebuild tries those rows again)."""
+    conn.execute("DELETE FROM dead_letters")
+
+
+def last_id(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT max(id) FROM journal").fetchone()
+    return int(row[0] or 0)
+
+
+def count_rows(conn: sqlite3.Connection, through_id: int) -> int:
+    return int(
+        conn.execute("SELECT count(*) FROM journal WHERE id <= ?", (through_id,)).fetchone()[0]
+    )

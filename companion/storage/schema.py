@@ -50,6 +50,135 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE journal ADD COLUMN payload BLOB;
     """,
+    # 3: the match stats, derived from the journal alone (``companion rebuild`` recreates them).
+    # Nested values (a player reference, a location, the teams) are JSON text: they are read
+    # whole, never queried into. Sessions are not stored: they are worked out at read time from
+    # the matches, the session gap setting and the "new session" marks.
+    """
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,                -- stable across rebuilds: matches in journal order
+        key TEXT NOT NULL UNIQUE,              -- <GUID>-<segment>, or offline-<start>-...
+        guid TEXT NOT NULL,
+        segment INTEGER,
+        arena TEXT,
+        mode TEXT,
+        playlist_id INTEGER,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        last_at INTEGER NOT NULL,
+        duration_s REAL,
+        played_s INTEGER,
+        overtime INTEGER NOT NULL,
+        state TEXT NOT NULL,                   -- live, complete, abandoned, incomplete
+        forfeit INTEGER NOT NULL,
+        winner_team INTEGER,
+        mvp TEXT,                              -- JSON player reference
+        me_primary_id TEXT,                    -- detected (camera target); the setting wins on read
+        me_team INTEGER,
+        teams TEXT NOT NULL,                   -- JSON [{num, name, color_primary, ..., score}]
+        approximate INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX matches_by_start ON matches (started_at DESC, id DESC);
+
+    CREATE TABLE match_players (
+        match_id INTEGER NOT NULL REFERENCES matches (id),
+        player_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        primary_id TEXT,
+        shortcut INTEGER,
+        team INTEGER,
+        bot INTEGER NOT NULL,
+        score INTEGER NOT NULL,
+        goals INTEGER NOT NULL,
+        shots INTEGER NOT NULL,
+        assists INTEGER NOT NULL,
+        saves INTEGER NOT NULL,
+        touches INTEGER NOT NULL,
+        car_touches INTEGER NOT NULL,
+        demos INTEGER NOT NULL,
+        demos_taken INTEGER NOT NULL,
+        telemetry TEXT,                        -- JSON, NULL where the feed gave none
+        PRIMARY KEY (match_id, player_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX match_players_by_id ON match_players (primary_id, match_id);
+
+    CREATE TABLE match_goals (
+        match_id INTEGER NOT NULL REFERENCES matches (id),
+        idx INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        clock_s INTEGER,
+        overtime INTEGER NOT NULL,
+        team INTEGER,
+        scorer TEXT,                           -- JSON player references
+        assister TEXT,
+        last_touch TEXT,
+        scorer_primary_id TEXT,
+        speed REAL,
+        last_touch_speed REAL,
+        goal_time INTEGER,
+        impact TEXT,                           -- JSON [x, y, z]
+        scorer_last_hit TEXT,
+        PRIMARY KEY (match_id, idx)
+    ) WITHOUT ROWID;
+    CREATE INDEX match_goals_by_scorer ON match_goals (scorer_primary_id);
+
+    CREATE TABLE match_events (                -- statfeed, by its stable EventName
+        match_id INTEGER NOT NULL REFERENCES matches (id),
+        idx INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        event_name TEXT NOT NULL,
+        main TEXT,
+        secondary TEXT,
+        clock_s INTEGER,
+        overtime INTEGER NOT NULL,
+        PRIMARY KEY (match_id, idx)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE ball_touches (                -- one row per player per BallHit
+        match_id INTEGER NOT NULL REFERENCES matches (id),
+        idx INTEGER NOT NULL,                  -- the hit's index in its match
+        n INTEGER NOT NULL,                    -- the player's place among that hit's players
+        received_at INTEGER NOT NULL,
+        player TEXT NOT NULL,
+        primary_id TEXT,
+        team INTEGER,
+        x REAL, y REAL, z REAL,
+        pre_speed REAL,
+        post_speed REAL,
+        kickoff INTEGER NOT NULL,
+        clock_s INTEGER,
+        overtime INTEGER NOT NULL,
+        PRIMARY KEY (match_id, idx, n)
+    ) WITHOUT ROWID;
+    CREATE INDEX ball_touches_by_player ON ball_touches (primary_id);
+
+    CREATE TABLE crossbar_hits (
+        match_id INTEGER NOT NULL REFERENCES matches (id),
+        idx INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        location TEXT,
+        ball_speed REAL,
+        impact_force REAL,
+        last_touch TEXT,
+        last_touch_speed REAL,
+        PRIMARY KEY (match_id, idx)
+    ) WITHOUT ROWID;
+
+    -- "Start a new session now": journaled as an event, kept here by the derivation.
+    CREATE TABLE session_marks (
+        journal_id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL
+    );
+
+    -- Where the derivation stands: the journal row where the open match began (replayed into
+    -- memory after a restart), and the derivation's version (a newer one asks for a rebuild).
+    CREATE TABLE derive_state (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        version INTEGER NOT NULL,
+        open_from INTEGER
+    );
+    INSERT INTO derive_state (singleton, version, open_from) VALUES (1, 1, NULL);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

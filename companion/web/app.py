@@ -28,6 +28,7 @@ from companion.web.responses import (
     storage_error_response,
 )
 from companion.web.security import SESSION_COOKIE, LocalOnlyMiddleware, guard, session_value
+from companion.web.stats_api import create_stats_router
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def create_app(services: Services) -> CompanionASGI:
         redoc_url=None,
     )
     app.include_router(create_api_router(services))
+    app.include_router(create_stats_router(services))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_openapi(app)
 

@@ -1,0 +1,1 @@
+"""Read-side aggregations that are not SQL: grouping matches into sessions, streaks."""
