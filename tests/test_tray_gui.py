@@ -24,9 +24,12 @@ import pytest
 from PIL import Image
 
 from companion.simulator import StatsApiServer, SynthOptions, synthesize
+from tests import test_tray_process
 from tests.conftest import SHARED
-from tests.processes import AppProcess, app_environment, stop_app
-from tests.test_tray_process import start_with_tray
+from tests.processes import AppProcess, app_environment, running_app, stop_app
+from tests.test_tray_process import assert_logs_in, start_with_tray, wait_for_lines
+
+browser = test_tray_process.browser  # the same fake browser fixture
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -202,10 +205,15 @@ def activate_item(desktop: dict[str, str], number: int) -> None:
     helper(desktop, "xdotool", "key", "Return")
 
 
-def start_tray_app(tmp_path: Path, desktop: dict[str, str], game: StatsApiServer) -> AppProcess:
+def start_tray_app(
+    tmp_path: Path,
+    desktop: dict[str, str],
+    game: StatsApiServer,
+    extra_env: dict[str, str] | None = None,
+) -> AppProcess:
     # The tray is shared by this module's tests: the previous app's icon must be gone.
     wait_until("an empty tray", lambda: not docked(desktop))
-    env = {**app_environment(), **desktop}
+    env = {**app_environment(extra_env), **desktop}
     app = start_with_tray(tmp_path / "data", env, "--game-port", str(game.port))
     wait_until("the icon docks", lambda: docked(desktop))
     wait_until("the tray icon is shown", lambda: "tray icon shown" in app.read_output())
@@ -214,10 +222,15 @@ def start_tray_app(tmp_path: Path, desktop: dict[str, str], game: StatsApiServer
 
 
 def test_tray_follows_a_match_pauses_and_quits(
-    tmp_path: Path, desktop: dict[str, str], game: StatsApiServer
+    tmp_path: Path, desktop: dict[str, str], game: StatsApiServer, browser: tuple[Path, Path]
 ) -> None:
-    app = start_tray_app(tmp_path, desktop, game)
+    script, opened = browser
+    app = start_tray_app(tmp_path, desktop, game, {"BROWSER": str(script)})
     try:
+        click_icon(desktop, "1")  # a left click is the default action: Open dashboard
+        (url,) = wait_for_lines(opened, 1)
+        assert_logs_in(url, app)
+
         menu = read_menu(desktop, "1-menu-at-start.png")
         for words in (
             f"companion 0.1.0 - port {app.port}",
@@ -264,29 +277,125 @@ def test_tray_follows_a_match_pauses_and_quits(
     assert not (app.data_dir / "server.json").exists()
 
 
-@pytest.mark.xfail(reason="last_match not wired yet", strict=True)
 def test_last_match_appears_in_the_menu(
     tmp_path: Path, desktop: dict[str, str], game: StatsApiServer
 ) -> None:
     app = start_tray_app(tmp_path, desktop, game)
     try:
-        playback = game.play_async(
-            synthesize(SynthOptions(seed=12, mode="1v1", rate=30)).messages(), speed=0
-        )
+        synthesis = synthesize(SynthOptions(seed=12, mode="1v1", rate=30))
+        playback = game.play_async(synthesis.messages(), speed=0)
         assert playback.wait(60)
         wait_until("the queue drained", lambda: status(app)["queue_depth"] == 0)
-        menu = read_menu(desktop, "6-menu-last-match.png", lambda t: "last match" in t)
-        assert "last match:" in menu and "just now" in menu, menu
+        (truth,) = synthesis.truth.matches
+        assert truth.me is not None and truth.winner is not None
+        mine = truth.player(truth.me).team
+        letter = "w" if truth.winner == mine else "l"
+        score = f"{truth.team_scores[mine]}-{truth.team_scores[1 - mine]}"
+        expected = f"last match: {letter} {score} - just now"
+        menu = read_menu(
+            desktop, "6-menu-last-match.png", lambda t: expected in dashes(t).replace("·", "-")
+        )
+        assert expected in dashes(menu).replace("·", "-"), menu
+        assert "no matches yet" not in menu
     finally:
-        stop_app(app)
+        assert stop_app(app) == 0
 
 
-def test_sigterm_stops_the_tray_app_cleanly(
+def dashes(text: str) -> str:
+    """OCR reads the en dash of a score as one of several dashes."""
+    return re.sub("[\u2013\u2014\u2212]", "-", text)
+
+
+def test_sigterm_with_pending_rows_stops_cleanly_and_loses_nothing(
     tmp_path: Path, desktop: dict[str, str], game: StatsApiServer
 ) -> None:
     app = start_tray_app(tmp_path, desktop, game)
-    app.process.send_signal(signal.SIGTERM)
-    assert app.process.wait(WAIT_S) == 0
-    app._finish()
+    try:
+        activate_item(desktop, PAUSE_ITEM)
+        wait_until("paused", lambda: status(app)["paused"] is True)
+        messages = synthesize(SynthOptions(seed=13, mode="1v1")).messages()
+        assert game.play_async(messages, speed=0).wait(60)
+        wait_until("the feed is all journaled", lambda: settled(app))
+        accepted = status(app)["accepted_total"]
+        assert isinstance(accepted, int) and accepted > 0
+        assert status(app)["queue_depth"] == accepted  # paused: nothing applied
+        app.process.send_signal(signal.SIGTERM)
+        assert app.process.wait(WAIT_S) == 0
+    finally:
+        code = stop_app(app)
+    assert code == 0
     assert "companion stopped" in app.output, app.output
     wait_until("the icon leaves the tray", lambda: not docked(desktop))
+
+    # Every row accepted is in the journal, and those not applied are applied at the next start.
+    with running_app(app.data_dir) as again:
+        wait_until("the backlog is applied", lambda: status(again)["queue_depth"] == 0)
+        rows = journal_rows(again)
+    assert len(rows) >= accepted  # the reader also journals what it held when stopped
+    assert all(row["applied"] for row in rows)
+
+
+def settled(app: AppProcess) -> bool:
+    """Whether the app accepted nothing new for a second (the reader has caught up)."""
+    before = status(app)["accepted_total"]
+    time.sleep(1.0)
+    return bool(status(app)["accepted_total"] == before)
+
+
+def journal_rows(app: AppProcess) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    after = 0
+    while True:
+        page = httpx.get(app.url(f"/api/v1/journal?after={after}&limit=1000"), timeout=5).json()
+        if not page["rows"]:
+            return rows
+        rows += page["rows"]
+        after = page["next_after"]
+
+
+def run_fallback(
+    tmp_path: Path, env: dict[str, str], browser: tuple[Path, Path], reason: str
+) -> None:
+    """Start companion where no tray can be shown; it must say ``reason`` once, keep serving and
+    open the dashboard (first start), then stop cleanly on SIGTERM."""
+    script, opened = browser
+    app = start_with_tray(tmp_path / "data", {**app_environment(), **env, "BROWSER": str(script)})
+    try:
+        (url,) = wait_for_lines(opened, 1)
+        assert_logs_in(url, app)
+    finally:
+        assert stop_app(app) == 0
+    said = [line for line in app.output.splitlines() if "no tray icon" in line]
+    assert len(said) == 1 and f"({reason}" in said[0], app.output
+
+
+def test_the_plain_x_backend_has_no_menu_so_it_runs_without_a_tray(
+    tmp_path: Path, desktop: dict[str, str], browser: tuple[Path, Path]
+) -> None:
+    wait_until("an empty tray", lambda: not docked(desktop))
+    env = {**desktop, "PYSTRAY_BACKEND": "xorg"}
+    run_fallback(tmp_path, env, browser, "only the plain X tray is available here")
+    assert not docked(desktop)
+
+
+def test_a_desktop_without_a_tray_runs_without_one(
+    tmp_path: Path, browser: tuple[Path, Path]
+) -> None:
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb")
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as numbers:
+            display = ":" + numbers.readline().strip()
+        env = {"DISPLAY": display, "PYSTRAY_BACKEND": "gtk"}
+        run_fallback(tmp_path, env, browser, "no system tray is running on this desktop")
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
