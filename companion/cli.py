@@ -130,7 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from companion.demo import run_demo
 
             return run_demo(settings, args.data_dir, _say)
-        return _run(settings, paths, headless=args.no_tray, data_dir=args.data_dir)
+        # Start on login must start this same installation: keep an explicit data folder.
+        explicit = paths.data_dir if data_dir is not None else None
+        return _run(settings, paths, headless=args.no_tray, data_dir=explicit)
     except AlreadyRunningError as exc:
         if args.command is None and not args.no_tray and not args.demo:
             # Double-clicking the shortcut again: show the running instance instead.

@@ -118,6 +118,30 @@ def read_menu(
     return text
 
 
+def read_tooltip(desktop: dict[str, str], name: str) -> str:
+    """Hover over the icon and read its tooltip (light text on a dark box, below the panel)."""
+    centre = icon_centre(desktop)
+    assert centre is not None, "no icon in the tray"
+    text = ""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and "companion" not in text:
+        helper(desktop, "xdotool", "mousemove", str(centre[0] + 1), str(centre[1] + 1))
+        time.sleep(1.5)
+        region = screenshot(desktop, name).crop((0, 40, 480, 120)).convert("L")
+        region = region.resize((region.width * 3, region.height * 3), Image.Resampling.LANCZOS)
+        region = region.point(lambda v: 0 if v > 128 else 255)
+        ocr_input = ARTIFACTS / f"ocr-{name}"
+        region.save(ocr_input)
+        text = subprocess.run(
+            ["tesseract", str(ocr_input), "-", "--psm", "6"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.lower()
+        helper(desktop, "xdotool", "mousemove", "600", "600")  # away, so the next hover shows it
+    return text
+
+
 def badge_colour_pixels(desktop: dict[str, str], name: str, colour: tuple[int, int, int]) -> int:
     """How many pixels of the docked icon are close to ``colour``."""
     centre = icon_centre(desktop)
@@ -244,6 +268,7 @@ def test_tray_follows_a_match_pauses_and_quits(
         ):
             assert words in menu.replace("·", "-"), f"{words!r} not in the menu:\n{menu}"
         assert "queue" not in menu
+        assert "companion: game connected" in read_tooltip(desktop, "1-tooltip.png")
 
         activate_item(desktop, PAUSE_ITEM)
         wait_until("paused", lambda: status(app)["paused"] is True)

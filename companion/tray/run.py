@@ -92,6 +92,8 @@ class Tray:
         self.actions = TrayActions(self._services, autostart, open_url, open_folder, self._notify)
         self._notifier = Notifier(self._notify, lambda: self._services.settings)
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._tooltip = ""
         snapshot = Snapshot.take(self._services)
         self._entries = build_menu(snapshot, self.actions.autostart_on())
         self._state = snapshot.icon_state
@@ -154,7 +156,14 @@ class Tray:
     # -- keeping the icon in step ---------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Push what changed since the last refresh to the icon, menu and notifications."""
+        """Push what changed since the last refresh to the icon, menu and notifications.
+
+        Called by the refresher thread and, after a menu action, by the GUI thread: one at a
+        time, so each change is seen (and notified) once."""
+        with self._refreshing:
+            self._refresh()
+
+    def _refresh(self) -> None:
         snapshot = Snapshot.take(self._services)
         entries = build_menu(snapshot, self.actions.autostart_on())
         state = snapshot.icon_state
@@ -164,10 +173,22 @@ class Tray:
             state_changed, self._state = state != self._state, state
         if state_changed:
             self.icon.icon = tray_image(state)
-        self.icon.title = snapshot.tooltip()  # pystray ignores an unchanged title
+        self._set_tooltip(snapshot.tooltip())
         if menu_changed:
             self.icon.update_menu()
         self._notifier.observe(snapshot)
+
+    def _set_tooltip(self, text: str) -> None:
+        if text == self._tooltip:
+            return
+        self._tooltip = text
+        self.icon.title = text  # the tooltip on Windows; the accessible name elsewhere
+        status_icon = getattr(self.icon, "_status_icon", None)
+        if status_icon is not None:
+            # pystray's GTK backend sets only the title, which GTK never shows on hover; the
+            # tooltip is set on GTK's own thread, like every other change to the icon.
+            glib: Any = importlib.import_module("gi.repository.GLib")
+            glib.idle_add(status_icon.set_tooltip_text, text)
 
     def _refresh_loop(self) -> None:
         stop = self._app.stop_requested
@@ -181,6 +202,7 @@ class Tray:
     def _setup(self, icon: Any) -> None:
         # Runs in pystray's setup thread; kept short, because stop() waits for it.
         icon.visible = True
+        self._set_tooltip(icon.title)
         log.info("tray icon shown")
         self._refresher.start()
 
