@@ -97,6 +97,8 @@ def read_menu(
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         click_icon(desktop)
+        # Off the icon (and off the menu), so no tooltip covers the menu's first lines.
+        helper(desktop, "xdotool", "mousemove", "900", "700")
         time.sleep(0.6)
         shot = screenshot(desktop, name)
         helper(desktop, "xdotool", "key", "Escape")
