@@ -27,7 +27,7 @@ from companion.simulator import StatsApiServer, SynthOptions, synthesize
 from tests import test_tray_process
 from tests.conftest import SHARED
 from tests.processes import AppProcess, app_environment, running_app, stop_app
-from tests.test_tray_process import assert_logs_in, start_with_tray, wait_for_lines
+from tests.test_tray_process import assert_logs_in, run_fallback, start_with_tray, wait_for_lines
 
 browser = test_tray_process.browser  # the same fake browser fixture
 
@@ -380,22 +380,6 @@ def journal_rows(app: AppProcess) -> list[dict[str, object]]:
         after = page["next_after"]
 
 
-def run_fallback(
-    tmp_path: Path, env: dict[str, str], browser: tuple[Path, Path], reason: str
-) -> None:
-    """Start companion where no tray can be shown; it must say ``reason`` once, keep serving and
-    open the dashboard (first start), then stop cleanly on SIGTERM."""
-    script, opened = browser
-    app = start_with_tray(tmp_path / "data", {**app_environment(), **env, "BROWSER": str(script)})
-    try:
-        (url,) = wait_for_lines(opened, 1)
-        assert_logs_in(url, app)
-    finally:
-        assert stop_app(app) == 0
-    said = [line for line in app.output.splitlines() if "no tray icon" in line]
-    assert len(said) == 1 and f"({reason}" in said[0], app.output
-
-
 def test_the_plain_x_backend_has_no_menu_so_it_runs_without_a_tray(
     tmp_path: Path, desktop: dict[str, str], browser: tuple[Path, Path]
 ) -> None:
@@ -403,26 +387,3 @@ def test_the_plain_x_backend_has_no_menu_so_it_runs_without_a_tray(
     env = {**desktop, "PYSTRAY_BACKEND": "xorg"}
     run_fallback(tmp_path, env, browser, "only the plain X tray is available here")
     assert not docked(desktop)
-
-
-def test_a_desktop_without_a_tray_runs_without_one(
-    tmp_path: Path, browser: tuple[Path, Path]
-) -> None:
-    if shutil.which("Xvfb") is None:
-        pytest.skip("needs Xvfb")
-    read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    try:
-        with os.fdopen(read_end) as numbers:
-            display = ":" + numbers.readline().strip()
-        env = {"DISPLAY": display, "PYSTRAY_BACKEND": "gtk"}
-        run_fallback(tmp_path, env, browser, "no system tray is running on this desktop")
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)

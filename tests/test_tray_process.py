@@ -1,5 +1,6 @@
-"""The tray's process behaviour without a display: the headless fallback (said once, dashboard
-opened on the first start) and the second launch that opens the running instance's dashboard.
+"""The tray's process behaviour where no tray can be shown: the headless fallback (said once,
+dashboard opened on the first start) without a display or on an X desktop without a tray, and the
+second launch that opens the running instance's dashboard.
 
 The browser is the one fake: ``$BROWSER`` (honoured by Python's ``webbrowser``) points at a script
 that records the link it was given.
@@ -7,6 +8,8 @@ that records the link it was given.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -164,3 +167,42 @@ def test_a_second_launch_opens_the_running_dashboard_and_exits_0(
     finally:
         assert stop_app(first) == 0
     assert len(record.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def run_fallback(
+    tmp_path: Path, env: dict[str, str], browser: tuple[Path, Path], reason: str
+) -> None:
+    """Start companion where no tray can be shown; it must say ``reason`` once, keep serving and
+    open the dashboard (first start), then stop cleanly on SIGTERM."""
+    script, opened = browser
+    app = start_with_tray(tmp_path / "data", {**app_environment(), **env, "BROWSER": str(script)})
+    try:
+        (url,) = wait_for_lines(opened, 1)
+        assert_logs_in(url, app)
+    finally:
+        assert stop_app(app) == 0
+    said = [line for line in app.output.splitlines() if "no tray icon" in line]
+    assert len(said) == 1 and f"({reason}" in said[0], app.output
+
+
+def test_a_desktop_without_a_tray_runs_without_one(
+    tmp_path: Path, browser: tuple[Path, Path]
+) -> None:
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb")
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as numbers:
+            display = ":" + numbers.readline().strip()
+        env = {"DISPLAY": display, "PYSTRAY_BACKEND": "gtk"}
+        run_fallback(tmp_path, env, browser, "no system tray is running on this desktop")
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
