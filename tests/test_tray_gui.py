@@ -253,6 +253,10 @@ def test_tray_follows_a_match_pauses_and_quits(
     script, opened = browser
     app = start_tray_app(tmp_path, desktop, game, {"BROWSER": str(script)})
     try:
+        # GTK leaves OpenGL alone (a software renderer would add some 50 MB).
+        mapped = Path(f"/proc/{app.pid}/maps").read_text()
+        assert "libGLX" not in mapped and "swrast_dri" not in mapped
+
         click_icon(desktop, "1")  # a left click is the default action: Open dashboard
         (url,) = wait_for_lines(opened, 1)
         assert_logs_in(url, app)

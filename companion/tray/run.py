@@ -45,10 +45,18 @@ def load_pystray() -> ModuleType:
     if sys.platform not in ("win32", "darwin") and not os.environ.get("DISPLAY"):
         # Without X (a console, SSH, or Wayland without XWayland) pystray has nothing to use.
         raise TrayUnavailable("no graphical display")
+    # GTK would set up OpenGL, which a tray icon never draws with; under a software renderer
+    # that maps Mesa and LLVM, about 50 MB. GDK reads GDK_GL once, as pystray initialises GTK;
+    # it is taken back out at once so programs started later (browser, file manager) keep GL.
+    gl_before = os.environ.get("GDK_GL")
+    os.environ.setdefault("GDK_GL", "disable")
     try:
         import pystray
     except Exception as exc:  # Xlib raises its own errors, not only ImportError
         raise TrayUnavailable(f"the tray library cannot start: {exc}") from None
+    finally:
+        if gl_before is None:
+            os.environ.pop("GDK_GL", None)
     if not pystray.Icon.HAS_MENU:
         raise TrayUnavailable(
             "only the plain X tray is available here, which has no menu; "
