@@ -144,6 +144,27 @@ def read_tooltip(desktop: dict[str, str], name: str) -> str:
     return text
 
 
+def read_notification(desktop: dict[str, str], name: str) -> str:
+    """Read the notification dunst shows at the top right (light text on a dark box)."""
+    text = ""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and "match over" not in text:
+        time.sleep(0.5)
+        shot = screenshot(desktop, name)
+        region = shot.crop((shot.width - 340, 40, shot.width, 160)).convert("L")
+        region = region.resize((region.width * 3, region.height * 3), Image.Resampling.LANCZOS)
+        region = region.point(lambda v: 0 if v > 160 else 255)
+        ocr_input = ARTIFACTS / f"ocr-{name}"
+        region.save(ocr_input)
+        text = subprocess.run(
+            ["tesseract", str(ocr_input), "-", "--psm", "6"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.lower()
+    return text
+
+
 def badge_colour_pixels(desktop: dict[str, str], name: str, colour: tuple[int, int, int]) -> int:
     """How many pixels of the docked icon are close to ``colour``."""
     centre = icon_centre(desktop)
@@ -236,11 +257,12 @@ def start_tray_app(
     desktop: dict[str, str],
     game: StatsApiServer,
     extra_env: dict[str, str] | None = None,
+    *args: str,
 ) -> AppProcess:
     # The tray is shared by this module's tests: the previous app's icon must be gone.
     wait_until("an empty tray", lambda: not docked(desktop))
     env = {**app_environment(extra_env), **desktop}
-    app = start_with_tray(tmp_path / "data", env, "--game-port", str(game.port))
+    app = start_with_tray(tmp_path / "data", env, "--game-port", str(game.port), *args)
     wait_until("the icon docks", lambda: docked(desktop))
     wait_until("the tray icon is shown", lambda: "tray icon shown" in app.read_output())
     time.sleep(1.0)  # GTK draws the docked icon a moment after it is mapped
@@ -311,7 +333,7 @@ def test_tray_follows_a_match_pauses_and_quits(
 def test_last_match_appears_in_the_menu(
     tmp_path: Path, desktop: dict[str, str], game: StatsApiServer
 ) -> None:
-    app = start_tray_app(tmp_path, desktop, game)
+    app = start_tray_app(tmp_path, desktop, game, None, "--notify-match-summary")
     try:
         synthesis = synthesize(SynthOptions(seed=12, mode="1v1", rate=30))
         playback = game.play_async(synthesis.messages(), speed=0)
@@ -328,6 +350,9 @@ def test_last_match_appears_in_the_menu(
         )
         assert expected in dashes(menu).replace("·", "-"), menu
         assert "no matches yet" not in menu
+        # The match summary notification (switched on above), shown by dunst at the top right.
+        note = read_notification(desktop, "7-notification.png")
+        assert "match over" in note and score in dashes(note), note
     finally:
         assert stop_app(app) == 0
 
