@@ -185,8 +185,9 @@ def run_fallback(
     assert len(said) == 1 and f"({reason}" in said[0], app.output
 
 
+@pytest.mark.parametrize("backend", ["gtk", "appindicator"])
 def test_a_desktop_without_a_tray_runs_without_one(
-    tmp_path: Path, browser: tuple[Path, Path]
+    tmp_path: Path, browser: tuple[Path, Path], backend: str
 ) -> None:
     if shutil.which("Xvfb") is None:
         pytest.skip("needs Xvfb")
@@ -201,7 +202,7 @@ def test_a_desktop_without_a_tray_runs_without_one(
     try:
         with os.fdopen(read_end) as numbers:
             display = ":" + numbers.readline().strip()
-        env = {"DISPLAY": display, "PYSTRAY_BACKEND": "gtk"}
+        env = {"DISPLAY": display, "PYSTRAY_BACKEND": backend}
         run_fallback(tmp_path, env, browser, "no system tray is running on this desktop")
     finally:
         xvfb.terminate()

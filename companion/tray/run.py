@@ -66,10 +66,27 @@ def load_pystray() -> ModuleType:
     return module
 
 
-def tray_host_present() -> bool | None:
-    """Whether an X system tray (XEmbed) host is running; None when that cannot be told."""
-    if sys.platform in ("win32", "darwin") or os.environ.get("PYSTRAY_BACKEND") == "appindicator":
-        return None  # Windows and macOS always have one; AppIndicator may use D-Bus instead
+def backend_name(pystray: ModuleType) -> str:
+    """The backend pystray picked: ``gtk``, ``appindicator``, ``win32``, ``darwin``, ``xorg``."""
+    return str(pystray.Icon.__module__).rsplit("._", 1)[-1]
+
+
+def tray_host_present(backend: str) -> bool | None:
+    """Whether something can show the icon; None when that cannot be told.
+
+    Windows and macOS always can. On X, GTK's icon needs an XEmbed tray (a panel owning
+    ``_NET_SYSTEM_TRAY_S<n>``); an AppIndicator also shows through a StatusNotifierWatcher on
+    the session bus (KDE, GNOME with the AppIndicator extension).
+    """
+    if backend in ("win32", "darwin"):
+        return None
+    xembed = _xembed_host()
+    if xembed or backend != "appindicator":
+        return xembed
+    return True if _status_notifier_watcher() else xembed
+
+
+def _xembed_host() -> bool | None:
     try:
         # python-xlib comes with pystray on Linux (it has no type hints, hence Any).
         xlib: Any = importlib.import_module("Xlib.display")
@@ -81,6 +98,32 @@ def tray_host_present() -> bool | None:
             conn.close()
     except Exception:
         return None
+
+
+def _status_notifier_watcher() -> bool:
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS") and not (
+        runtime and os.path.exists(os.path.join(runtime, "bus"))
+    ):
+        return False  # no session bus (and Gio must not autolaunch one)
+    try:
+        gio: Any = importlib.import_module("gi.repository.Gio")
+        glib: Any = importlib.import_module("gi.repository.GLib")
+        bus = gio.bus_get_sync(gio.BusType.SESSION, None)
+        reply = bus.call_sync(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "NameHasOwner",
+            glib.Variant("(s)", ("org.kde.StatusNotifierWatcher",)),
+            None,
+            gio.DBusCallFlags.NONE,
+            2000,
+            None,
+        )
+        return bool(reply.unpack()[0])
+    except Exception:
+        return False
 
 
 class Tray:
@@ -241,7 +284,7 @@ def run_with_tray(
     services = app.services
     try:
         pystray = load_pystray()
-        if tray_host_present() is False:
+        if tray_host_present(backend_name(pystray)) is False:
             raise TrayUnavailable("no system tray is running on this desktop")
     except TrayUnavailable as exc:
         say(f"companion: no tray icon ({exc}); running without one; dashboard: {app.url}/")
