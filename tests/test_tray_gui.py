@@ -416,3 +416,17 @@ def test_the_plain_x_backend_has_no_menu_so_it_runs_without_a_tray(
     env = {**desktop, "PYSTRAY_BACKEND": "xorg"}
     run_fallback(tmp_path, env, browser, "only the plain X tray is available here")
     assert not docked(desktop)
+
+
+def test_ctrl_c_stops_the_tray_app_cleanly(
+    tmp_path: Path, desktop: dict[str, str], game: StatsApiServer
+) -> None:
+    # GTK resets SIGINT to "die at once"; the app takes it back for a clean stop.
+    app = start_tray_app(tmp_path, desktop, game)
+    app.process.send_signal(signal.SIGINT)
+    try:
+        assert app.process.wait(WAIT_S) == 0
+    finally:
+        stop_app(app)
+    assert "companion stopped" in app.output, app.output
+    assert not (app.data_dir / "server.json").exists()

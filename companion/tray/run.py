@@ -254,8 +254,22 @@ class Tray:
         # Runs in pystray's setup thread; kept short, because stop() waits for it.
         icon.visible = True
         self._set_tooltip(icon.title)
+        if backend_name(self._pystray) in ("gtk", "appindicator"):
+            self._catch_ctrl_c()
         log.info("tray icon shown")
         self._refresher.start()
+
+    def _catch_ctrl_c(self) -> None:
+        # pystray's GTK backends reset SIGINT to the default (die at once) when their loop
+        # starts; GLib's own handler, run by that loop, makes Ctrl+C a clean stop again.
+        stop = self._app.stop_requested
+
+        def on_interrupt() -> bool:
+            stop.set()
+            return True  # keep the handler
+
+        glib: Any = importlib.import_module("gi.repository.GLib")
+        glib.unix_signal_add(glib.PRIORITY_DEFAULT, signal.SIGINT, on_interrupt)
 
     def run(self) -> None:
         """Show the icon until the app is asked to stop (blocks; main thread)."""
