@@ -262,3 +262,23 @@ def test_a_failing_action_is_reported_not_raised(services: Services) -> None:
     assert notes == [("companion", "That did not work: no browser here")]
     tray.run("toggle_autostart")  # unavailable: nothing happens, nothing raised
     assert tray.autostart_on() is None
+
+
+def test_no_display_means_no_tray_without_touching_pystray(monkeypatch: pytest.MonkeyPatch) -> None:
+    from companion.tray import run
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(run.sys, "platform", "linux")
+    with pytest.raises(run.TrayUnavailable, match="no graphical display"):
+        run.load_pystray()
+    assert run.tray_host_present("win32") is None and run.tray_host_present("darwin") is None
+
+
+def test_backend_name() -> None:
+    from types import ModuleType
+
+    from companion.tray.run import backend_name
+
+    fake = ModuleType("pystray")
+    fake.Icon = type("Icon", (), {"__module__": "pystray._appindicator"})  # type: ignore[attr-defined]
+    assert backend_name(fake) == "appindicator"
