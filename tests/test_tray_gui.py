@@ -38,7 +38,7 @@ TRAYBOX = SHARED / "tools" / "traybox"
 WAIT_S = 10.0
 DESKTOP_VARS = ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PYSTRAY_BACKEND", "PATH")
 # Enabled items, as the keyboard reaches them (disabled lines and separators skipped).
-PAUSE_ITEM, QUIT_ITEM = 2, 6
+PAUSE_ITEM, AUTOSTART_ITEM, QUIT_ITEM = 2, 3, 6
 
 
 @pytest.fixture(scope="module")
@@ -320,6 +320,14 @@ def test_tray_follows_a_match_pauses_and_quits(
         menu = read_menu(desktop, "4-menu-resumed.png", lambda t: "queue" not in t)
         assert "queue" not in menu and "quit" in menu, menu
         assert badge_colour_pixels(desktop, "5-icon-resumed.png", AMBER) < 5
+
+        # Start on login, for real: the XDG autostart entry (under this test's private HOME).
+        entry = Path(os.environ["XDG_CONFIG_HOME"]) / "autostart" / "companion.desktop"
+        activate_item(desktop, AUTOSTART_ITEM)
+        wait_until("the autostart entry is written", entry.is_file)
+        assert f"--data-dir {app.data_dir}" in entry.read_text(encoding="utf-8")
+        activate_item(desktop, AUTOSTART_ITEM)
+        wait_until("the autostart entry is removed", lambda: not entry.exists())
 
         activate_item(desktop, QUIT_ITEM)
         assert app.process.wait(WAIT_S) == 0
