@@ -17,6 +17,7 @@
     python bench/feed.py                # everything (about a minute and a half)
     python bench/feed.py --quick        # shorter match, for a smoke check
     python bench/feed.py --seconds 300  # a longer match (less noise in sections 2 and 3)
+    python bench/feed.py --decode-only  # 1. alone (a few seconds), e.g. to repeat it
 """
 
 from __future__ import annotations
@@ -236,6 +237,12 @@ def main() -> None:
     parser.add_argument(
         "--skip-decode", action="store_true", help="leave out 1. (decode throughput)"
     )
+    parser.add_argument(
+        "--decode-only", action="store_true", help="only 1. (decode throughput), not 2. and 3."
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="alternating rounds of 1. (default 5, quick 2); best of them"
+    )
     args = parser.parse_args()
     if not args.skip_decode:
         streams: dict[str, bytes] = {}
@@ -247,8 +254,9 @@ def main() -> None:
             print(f"(no recorded captures at {CAPTURES}; synthesised streams only)")
         match = synthesize(SynthOptions(mode="3v3", rate=120, view="spectator", seed=3))
         streams["synthesised 3v3 120 Hz"] = match.wire_bytes()
-        decode_section(streams, rounds=2 if args.quick else 5)
-    app_section(args.seconds or (20.0 if args.quick else 60.0))
+        decode_section(streams, rounds=args.rounds or (2 if args.quick else 5))
+    if not args.decode_only:
+        app_section(args.seconds or (20.0 if args.quick else 60.0))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ completed (2 when wrk is missing, 1 when a server fails), because benchmarks rep
 
     python bench/ingest.py            # full run (~4 minutes)
     python bench/ingest.py --quick    # smoke check: one short round
+    python bench/ingest.py --batch-only --rounds 5   # batches alone, companion alone
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -277,6 +278,7 @@ class WrkResult:
     non_2xx: int
     p50_ms: float
     p99_ms: float
+    cpu_us_per_event: float = 0.0  # the target's CPU time per event (batches only)
 
     @property
     def rps(self) -> float:
@@ -284,6 +286,18 @@ class WrkResult:
 
 
 _running_wrk: list[subprocess.Popen[bytes]] = []
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far, all its threads (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(
@@ -386,7 +400,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--batch-connections", default="2,8", help="connection counts for batches (2,8)"
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the batch measurement")
+    parser.add_argument(
+        "--batch-only",
+        action="store_true",
+        help="only the batch measurement (companion alone, no single events, no other targets)",
+    )
     args = parser.parse_args(argv)
+    if args.batch_only and args.no_batch:
+        parser.error("--batch-only and --no-batch leave nothing to measure")
+    if args.batch_only:
+        args.connections = ""
     quick = args.quick
     args.duration = args.duration or (2 if quick else 5)
     args.rounds = args.rounds or (1 if quick else 3)
@@ -396,7 +419,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.batch_connections = [int(c) for c in args.batch_connections.split(",") if c.strip()]
     except ValueError:
         parser.error("connection counts must be comma-separated integers, e.g. 1,8,64")
-    if min(args.connections + args.batch_connections + [args.duration, args.rounds]) < 1:
+    if min(args.connections + args.batch_connections + [args.duration, args.rounds]) < 1 or not (
+        args.connections or args.batch_connections
+    ):
         parser.error("connections, duration and rounds must be at least 1")
     if not 1 <= args.batch_size <= 10_000:
         parser.error("--batch-size must be from 1 to 10000 (companion's default limit)")
@@ -418,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _on_sigterm)
     workdir = Path(tempfile.mkdtemp(prefix="companion-bench-"))
-    targets = {key: Target(key, workdir / key) for key in "abc"}
+    targets = {key: Target(key, workdir / key) for key in ("a" if args.batch_only else "abc")}
     try:
         return _run(args, targets)
     except KeyboardInterrupt:
@@ -483,12 +508,18 @@ def _run(args: argparse.Namespace, targets: dict[str, Target]) -> int:
                 companion.wait_idle()
             for round_no in range(1, args.rounds + 1):
                 prefix = f"{run_id}-b{conns}-r{round_no}"
+                cpu = cpu_seconds(companion.pid)
                 result = run_wrk(companion, conns, args.duration, prefix, args.batch_size)
                 companion.wait_idle()
+                # CPU time per event, applying included: steadier than events/s on a busy machine.
+                events = (result.requests - result.non_2xx) * args.batch_size
+                used = (cpu_seconds(companion.pid) - cpu) / max(events, 1) * 1e6
+                result = replace(result, cpu_us_per_event=used)
                 batch_rows.setdefault(conns, Row("a", conns)).runs.append(result)
                 print(
                     f"  round {round_no} {conns} conn  {result.rps * args.batch_size:>10,.0f} "
-                    f"events/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms",
+                    f"events/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                    f"companion CPU {result.cpu_us_per_event:5.1f} us/event",
                     flush=True,
                 )
 
@@ -503,8 +534,11 @@ def _report(
     batch_rows: dict[int, Row],
     drained: dict[str, float],
 ) -> None:
-    print("\nSingle events (median over rounds):")
-    print(f"{'target':<13} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   rounds req/s")
+    if args.connections:
+        print("\nSingle events (median over rounds):")
+        print(
+            f"{'target':<13} {'conns':>5} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   rounds req/s"
+        )
     for conns in args.connections:
         for key in targets:
             row = rows[(key, conns)]
@@ -513,8 +547,11 @@ def _report(
                 f"   {_fmt_rps(r.rps for r in row.runs)}"
             )
 
-    print("\nRatios of req/s (target from DESIGN.md: a/b >= 0.8 at 8 and 64 conns, >= 0.6 at 1):")
-    print(f"{'conns':>5} {'a/b':>6} {'floor':>6} {'verdict':<8} {'a/c':>6}  (a/c: no target)")
+    if args.connections:
+        print(
+            "\nRatios of req/s (target from DESIGN.md: a/b >= 0.8 at 8 and 64 conns, >= 0.6 at 1):"
+        )
+        print(f"{'conns':>5} {'a/b':>6} {'floor':>6} {'verdict':<8} {'a/c':>6}  (a/c: no target)")
     for conns in args.connections:
         a, b, c = (rows[(key, conns)].rps for key in "abc")
         ab = a / b if b else 0.0
@@ -524,12 +561,16 @@ def _report(
 
     if batch_rows:
         print(f"\nBatches of {args.batch_size} events to companion (target >= 50,000 events/s):")
-        print(f"{'conns':>5} {'req/s':>8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}  verdict")
+        print(
+            f"{'conns':>5} {'req/s':>8} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8}  verdict"
+            "   CPU us/event"
+        )
         for conns, row in batch_rows.items():
             events = row.rps * args.batch_size
+            cpu = statistics.median(r.cpu_us_per_event for r in row.runs)
             print(
                 f"{conns:>5} {row.rps:>8,.1f} {events:>10,.0f} {row.p50:>8.2f} {row.p99:>8.2f}"
-                f"  {verdict(events, 50_000)}"
+                f"  {verdict(events, 50_000):<8} {cpu:6.1f}"
             )
 
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (other work skews the figures)")
@@ -549,11 +590,12 @@ def _report(
         f"{in_flight:,} (in flight when wrk stopped; at most {bound:,})"
         f"  -> {'OK' if ok else 'MISMATCH'}"
     )
-    seed = targets["c"].status()
-    print(
-        f"  seed: {seed['written']:,} rows written, backlog {seed['queued']}; waited "
-        f"{drained['c']:.1f} s in total for its backlog, {drained['a']:.1f} s for companion's"
-    )
+    if "c" in targets:
+        seed = targets["c"].status()
+        print(
+            f"  seed: {seed['written']:,} rows written, backlog {seed['queued']}; waited "
+            f"{drained['c']:.1f} s in total for its backlog, {drained['a']:.1f} s for companion's"
+        )
     for target in targets.values():
         target.stop()
         # uvicorn re-raises the SIGTERM it caught once it has shut down gracefully.

@@ -17,6 +17,7 @@ from types import FrameType
 
 from companion import __version__
 from companion.instance import InstanceLock
+from companion.live import LiveBoard
 from companion.paths import Paths
 from companion.pipeline.derivation import Derivations, LatestStateDerivation
 from companion.pipeline.match_derivation import MatchDerivation
@@ -72,9 +73,11 @@ class CompanionApp:
         self._started.append("lock")
         open_database(self.paths.database)
         token = load_or_create_token(self.paths.token_file)
+        board = LiveBoard()
         matches = MatchDerivation(
             silence_us=self.settings.match_silence_minutes * 60_000_000,
             me=self._configured_me,
+            on_summary=board.publish,
         )
         derivation = Derivations([LatestStateDerivation(), matches])
         writer = Writer(self.paths.database, Worker(derivation))
@@ -89,6 +92,8 @@ class CompanionApp:
             request_quit=self.stop_requested.set,
             last_match=lambda: matches.summaries()[0],
             live_match=lambda: matches.summaries()[1],
+            live_board=board,
+            stats_outdated=lambda: matches.outdated,
         )
         if self.settings.game:
             outbox = JournalOutbox(writer.submit)

@@ -8,13 +8,20 @@ Two envelopes are accepted, one event or an array of them:
   game's messages unchanged.
 
 Everything wrong with an item is reported (index, field, problem), never only the first thing.
+
+Two paths, one behaviour: the common body (companion's envelopes without ``ts``, all of them
+right) is read by msgspec with each ``data`` kept as the JSON text it was sent as; anything else,
+and anything wrong, is read by orjson, which gives the positions and the problems.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import MISSING, fields
 from typing import Any
 
+import msgspec
 import orjson
 
 from companion.errors import InvalidEventError, InvalidJsonError, TooLargeError
@@ -26,6 +33,7 @@ MAX_SEQ = 2**63
 RESERVED_SOURCES = frozenset({"statsapi", "companion"})
 _SOURCE_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _OURS = frozenset({"source", "stream", "seq", "event", "data", "ts"})
+_PLAIN = _OURS - {"ts"}
 _GAMES = frozenset({"Event", "Data", "source", "stream", "seq", "ts"})
 _MAX_REPORTED_PROBLEMS = 100
 
@@ -112,6 +120,15 @@ def _deep_offset(body: bytes) -> int:
 
 def parse_events(body: bytes, max_batch_items: int) -> list[NewEvent]:
     """Validate a whole request body and return its events in order, or raise."""
+    plain = _read_plain_body(body, max_batch_items)
+    if plain is not None:
+        return plain
+    return _read_body(body, max_batch_items)
+
+
+def _read_body(body: bytes, max_batch_items: int) -> list[NewEvent]:
+    """The general path: any body, every problem reported (``parse_events`` without the fast
+    path of ``_read_plain_body``)."""
     value = decode_json(body, check_depth=False)
     if type(value) is list:
         items = value
@@ -143,27 +160,95 @@ def parse_events(body: bytes, max_batch_items: int) -> list[NewEvent]:
     return events
 
 
+class _PlainItem(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """companion's envelope without ``ts``, as the fast path reads it: ``data`` left as its
+    JSON text (``Raw``), not parsed into objects only to be written out again."""
+
+    source: str
+    event: str
+    stream: str = "default"
+    seq: int | None = None
+    data: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+_PLAIN_BODY = msgspec.json.Decoder(list[_PlainItem] | _PlainItem)
+
+
+def _read_plain_body(body: bytes, max_batch_items: int) -> list[NewEvent] | None:
+    """The fast path for the common body: companion's envelopes without ``ts``, every one right.
+
+    Returns None for anything else (or anything wrong); the general path then reads the body
+    with orjson and says what is wrong, with positions. It accepts exactly what the general path
+    accepts: msgspec checks the JSON and the envelope's types, the checks below are
+    ``_read_plain_item``'s, and each ``data`` goes through orjson too, which refuses a few
+    things msgspec lets through in a ``Raw`` (a number beyond a double's range, invalid UTF-8).
+    ``data`` is kept as it was sent (orjson reads it back the same).
+    """
+    try:
+        value = _PLAIN_BODY.decode(body)
+    except (ValueError, RecursionError):  # msgspec.DecodeError, UnicodeDecodeError, …
+        return None
+    if type(value) is list:
+        items = value
+        data_levels = MAX_DEPTH - 2  # the array and the item
+    else:
+        items = [value]
+        data_levels = MAX_DEPTH - 1
+    if len(items) > max_batch_items:
+        return None
+    loads = orjson.loads
+    new_event = _new_event
+    events = []
+    for item in items:
+        source = item.source
+        if source not in _checked_sources and not _plain_source(source):
+            return None
+        stream = item.stream
+        seq = item.seq
+        name = item.event
+        if (
+            not 0 < len(stream) <= 128
+            or (seq is not None and not 0 <= seq < MAX_SEQ)
+            or not 0 < len(name) <= 64
+        ):
+            return None
+        raw = bytes(item.data)
+        # Fewer brackets than levels cannot nest too deep; more go the general way.
+        if raw.count(b"[") + raw.count(b"{") > data_levels:
+            return None
+        try:
+            loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        events.append(new_event(source, stream, seq, name, raw.decode()))
+    return events
+
+
 _checked_sources: set[str] = set()
 
 
+def _plain_source(source: str) -> bool:
+    """Whether ``source`` is one an event may have (and remember it when so)."""
+    if not _SOURCE_RE.fullmatch(source) or source in RESERVED_SOURCES:
+        return False
+    if len(_checked_sources) < 1024:
+        _checked_sources.add(source)
+    return True
+
+
 def _read_plain_item(item: Any, data_levels: int) -> NewEvent | None:
-    """The fast path for the common case, companion's envelope without ``ts``.
+    """The general path's quick check of one item: companion's envelope without ``ts``.
 
     Returns None for anything else (or anything wrong, too deep included); ``_read_item`` then
     checks the item in full and says what is wrong. Both accept exactly the same plain items.
     """
-    if type(item) is not dict or not item.keys() <= _OURS or "ts" in item:
+    if type(item) is not dict or not item.keys() <= _PLAIN:
         return None
     source = item.get("source")
     if type(source) is not str:
         return None
-    if source not in _checked_sources:
-        if not _SOURCE_RE.fullmatch(source):
-            return None
-        if source in RESERVED_SOURCES:
-            return None
-        if len(_checked_sources) < 1024:
-            _checked_sources.add(source)
+    if source not in _checked_sources and not _plain_source(source):
+        return None
     stream = item.get("stream", "default")
     if type(stream) is not str or not 0 < len(stream) <= 128:
         return None
@@ -178,7 +263,44 @@ def _read_plain_item(item: Any, data_levels: int) -> NewEvent | None:
     # Fewer brackets than levels cannot nest too deep; only then is the walk needed.
     if text.count(b"[") + text.count(b"{") > data_levels and _deeper_than(data, data_levels):
         return None
-    return NewEvent(source, stream, seq, name, text.decode())
+    return _new_event(source, stream, seq, name, text.decode())
+
+
+def _event_maker() -> Callable[[str, str, int | None, str, str], NewEvent]:
+    """A quicker ``NewEvent(source, stream, seq, event, data)`` for the fast path.
+
+    ``NewEvent`` is a frozen dataclass with slots: its ``__init__`` sets each field through
+    ``object.__setattr__``, which cost as much as all the checks of an event together. This
+    fills the same slots through their descriptors directly (``ts_us`` and ``payload`` at their
+    defaults, None). Should ``NewEvent`` ever take another shape, its own constructor is used.
+    """
+    names = ("source", "stream", "seq", "event", "data", "ts_us", "payload")
+    defaults = (MISSING,) * 5 + (None, None)
+    shape = tuple((f.name, f.default) for f in fields(NewEvent))
+    if getattr(NewEvent, "__slots__", ()) != names or shape != tuple(
+        zip(names, defaults, strict=True)
+    ):
+        return NewEvent
+    set_source, set_stream, set_seq, set_event, set_data, set_ts, set_payload = (
+        NewEvent.__dict__[name].__set__ for name in names
+    )
+    new = object.__new__
+
+    def make(source: str, stream: str, seq: int | None, event: str, data: str) -> NewEvent:
+        made = new(NewEvent)
+        set_source(made, source)
+        set_stream(made, stream)
+        set_seq(made, seq)
+        set_event(made, event)
+        set_data(made, data)
+        set_ts(made, None)
+        set_payload(made, None)
+        return made
+
+    return make
+
+
+_new_event = _event_maker()
 
 
 def _read_item(index: int, item: Any, problems: list[dict[str, Any]]) -> NewEvent | None:

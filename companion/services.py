@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from companion import __version__
+from companion.live import LiveBoard
 from companion.model import MatchSummary
 from companion.paths import Paths
 from companion.pipeline.writer import Writer
@@ -35,6 +36,9 @@ class Services:
     # The newest listed match (live or finished) and the live one, as the worker last saw them.
     last_match: Callable[[], MatchSummary | None] = lambda: None
     live_match: Callable[[], MatchSummary | None] = lambda: None
+    live_board: LiveBoard = field(default_factory=LiveBoard)
+    # True when the stored stats come from an older derivation (``companion rebuild`` redoes them)
+    stats_outdated: Callable[[], bool] = lambda: False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def swap_settings(self, settings: Settings) -> None:

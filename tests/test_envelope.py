@@ -7,9 +7,19 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from companion.envelope import MAX_DEPTH, decode_json, parse_events
-from companion.errors import InvalidEventError, InvalidJsonError, TooLargeError
+from companion.envelope import (
+    MAX_DEPTH,
+    _new_event,
+    _read_body,
+    _read_plain_body,
+    decode_json,
+    parse_events,
+)
+from companion.errors import InvalidEventError, InvalidJsonError, RequestError, TooLargeError
+from companion.model import NewEvent
 
 
 def events_of(value: object, limit: int = 10_000):  # type: ignore[no-untyped-def]
@@ -153,3 +163,92 @@ def test_deep_wrong_field_is_still_invalid_json() -> None:
     body = '{"source": ' + "[" * 70 + "]" * 70 + ', "event": "E"}'
     with pytest.raises(InvalidJsonError):
         parse_events(body.encode(), 10)
+
+
+# -- the fast path (msgspec, data kept as sent) and the general path agree ----------------------
+
+
+def test_plain_data_is_kept_as_sent_and_reads_back_the_same() -> None:
+    body = b'[{"source": "x", "event": "E", "seq": 1, "data" : { "a" : [1, 2.50, 1E2] } }]'
+    assert _read_plain_body(body, 10) is not None, "the fast path takes it"
+    [event] = parse_events(body, 10)
+    assert event.data == '{ "a" : [1, 2.50, 1E2] }'
+    assert orjson.loads(event.data) == {"a": [1, 2.5, 100.0]}
+    assert [e.data for e in events_of([{"source": "x", "event": "E", "data": None}])] == ["null"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[1e400]",  # a number beyond a double's range
+        b"1" + b"0" * 400,
+        b'"\xff"',  # invalid UTF-8 inside a string
+        b'"\xed\xa0\x80"',  # a surrogate, encoded
+        b'"\\ud800"',  # a lone surrogate, escaped
+    ],
+    ids=["exponent", "digits", "utf-8", "surrogate", "escaped surrogate"],
+)
+def test_data_orjson_refuses_is_refused_as_before(data: bytes) -> None:
+    body = b'[{"source":"x","event":"E","data":' + data + b"}]"
+    assert _read_plain_body(body, 10) is None, "msgspec alone would take it"
+    with pytest.raises(InvalidJsonError) as caught:
+        parse_events(body, 10)
+    assert set(caught.value.details) == {"line", "column", "offset"}
+
+
+def test_the_fast_event_maker_makes_the_same_events() -> None:
+    made = _new_event("x", "s", 3, "E", "{}")
+    assert made == NewEvent("x", "s", 3, "E", "{}")
+    assert (made.ts_us, made.payload) == (None, None)
+
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+items = st.dictionaries(
+    st.sampled_from(["source", "stream", "seq", "event", "data", "ts", "Event", "other"]),
+    st.one_of(
+        st.sampled_from(["x", "bench", "statsapi", "a b", "", "E"]),
+        st.integers(-1, 2**64),
+        json_values,
+    ),
+    min_size=1,
+    max_size=6,
+)
+texts = st.one_of(
+    st.lists(items, max_size=4).map(lambda value: json.dumps(value, ensure_ascii=False).encode()),
+    items.map(lambda value: json.dumps(value).encode()),
+    st.lists(items, max_size=3).map(lambda value: json.dumps(value, indent=1).encode()),
+    st.integers(55, 70).map(
+        lambda depth: b'{"source":"x","event":"E","data":' + b"[" * depth + b"]" * depth + b"}"
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=texts, splice=st.binary(max_size=3), at=st.integers(0, 200))
+def test_fast_and_general_paths_agree_on_any_body(body: bytes, splice: bytes, at: int) -> None:
+    if splice:
+        body = body[:at] + splice + body[at:]
+    fast = _read_plain_body(body, 3)
+    try:
+        general = _read_body(body, 3)
+    except RequestError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert [(e.source, e.stream, e.seq, e.event, e.ts_us) for e in fast] == [
+            (e.source, e.stream, e.seq, e.event, e.ts_us) for e in general
+        ]
+        assert [orjson.loads(e.data) for e in fast] == [orjson.loads(e.data) for e in general]

@@ -87,6 +87,57 @@ def test_oversize_message_is_dropped_and_the_framer_resynchronises() -> None:
         assert framer.buffered < 200
 
 
+def reference_frames(stream: bytes) -> list[bytes]:
+    """Top-level objects by the plain rule, byte by byte: brace depth outside strings."""
+    out = []
+    depth = start = 0
+    in_string = escaped = False
+    for i, byte in enumerate(stream):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif depth and byte == 0x22:
+            in_string = True
+        elif byte == 0x7B:
+            if depth == 0:
+                start = i
+            depth += 1
+        elif byte == 0x7D and depth:
+            depth -= 1
+            if depth == 0:
+                out.append(stream[start : i + 1])
+    return out
+
+
+# Near misses of the game's shape: what looks like the end of Data is not, or Data is not alone.
+NEAR_CANONICAL = [
+    rb'{"Event":"A","Data":"x","More":"y"}',  # a quote inside what would be Data
+    rb'{"Event":"A","Data":"x","N":{"k":"v"}}',  # "} inside, the object ends later
+    rb'{"Event":"A","Data":"x\\"}',  # an escaped backslash, then the real end
+    rb'{"Event":"A","Data":"x\\"y"}',  # Data ends after the escaped backslash: y is outside
+    rb'{"Event":"A","Data":"x\\\"}{\"y"}',  # \\ then an escaped quote: "}{ is inside Data
+    rb'{"Event":"A","Data":"\"}{\"x\"}"}',  # an escaped "}{ inside Data
+    rb'{"Event":"A","Data":""}',  # empty Data
+    rb'{"Event":"A","Data":"\\"}',  # Data is one escaped backslash
+    rb'{"Event":"A","Data":"x\"}',  # the end is escaped: the message goes on
+    rb'{"Event":"A","Data":"x"} ',  # canonical, then a space before the next message
+]
+
+
+@pytest.mark.parametrize("sample", NEAR_CANONICAL, ids=lambda s: s[20:].decode())
+def test_near_canonical_messages_frame_like_the_plain_rule(sample: bytes) -> None:
+    canonical = game_message("ClockUpdatedSeconds", {"TimeSeconds": 183})
+    for stream in (sample + canonical, canonical + sample, sample + sample + canonical):
+        expected = reference_frames(stream)
+        assert JsonFramer().feed(stream) == expected, stream
+        for cut in range(len(stream) + 1):
+            assert feed_in_chunks(JsonFramer(), stream, [cut]) == expected, (stream, cut)
+
+
 def test_reset_forgets_a_partial_message() -> None:
     framer = JsonFramer()
     assert framer.feed(SAMPLES[0][:40]) == []

@@ -61,6 +61,8 @@ def test_rebuild_gives_what_the_live_app_built_and_again_the_same(tmp_path: Path
         assert "quit it first" in busy.stderr
     live = derived_tables(data / "companion.db")
     assert len(live["matches"]) == len(synthesis.truth.matches)
+    telemetry = [orjson.loads(row[-1]) for row in live["match_players"] if not row[6]]
+    assert telemetry and all(t["seconds"] > 0 for t in telemetry)  # spectator view: everyone
 
     done = companion("--data-dir", str(data), "rebuild")
     assert done.returncode == 0, done.stderr
@@ -132,6 +134,11 @@ def test_a_restart_in_the_middle_of_a_match_goes_on_with_it(tmp_path: Path) -> N
             sim.play(messages[:half], speed=0, hang_up=True)
             live = wait_for(lambda: get(app, "/api/v1/matches/live")["match"])
             assert live and live["state"] == "live"
+            board = get(app, "/api/v1/live")
+            assert board["live"] is True and board["match"]["id"] == live["id"]
+            assert sorted(p["name"] for p in board["match"]["players"]) == sorted(
+                p.name for p in synthesis.truth.matches[0].players
+            )
             assert wait_for(lambda: get(app, "/api/v1/status")["queue_depth"] == 0)
             assert app.services.last_match() is not None
         earlier = sim.connections  # the stopped app may have reconnected once already

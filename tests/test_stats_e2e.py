@@ -4,6 +4,8 @@ answers exactly the simulator's truth."""
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from companion.app import CompanionApp
 from companion.paths import Paths
 from companion.settings import Settings
-from companion.simulator import StatsApiServer, SynthOptions, synthesize
+from companion.simulator import StatsApiServer, SynthOptions, load_capture, synthesize
 from companion.simulator.truth import MatchTruth
 from companion.web import stats_models as models
+from tests.conftest import SHARED
 
 
 @contextmanager
@@ -136,6 +140,13 @@ def test_a_season_played_into_the_app_reads_back_as_the_truth(tmp_path: Path) ->
             models.Match.model_validate(listed)
             assert_detail_is_truth(get(app, f"/api/v1/matches/{listed['id']}"), expected)
 
+        # The live board for polling pages: between matches, the last one; 204 when unchanged.
+        board = get(app, "/api/v1/live")
+        models.LiveScoreboard.model_validate(board)
+        assert board["live"] is False and board["match"]["id"] == matches[-1]["id"]
+        unchanged = httpx.get(app.url + "/api/v1/live", params={"since": board["version"]})
+        assert unchanged.status_code == 204 and not unchanged.content
+
         # Filters: by result for me, by mode, by a player met, with a cursor.
         me = truth.matches[0].me
         assert get(app, "/api/v1/me") == {"primary_id": me, "source": "detected"}
@@ -173,6 +184,20 @@ def test_a_season_played_into_the_app_reads_back_as_the_truth(tmp_path: Path) ->
             if not p.bot and p.primary_id != me
         }
         assert set(met) == people
+        # Trends and export.
+        summary = get(app, "/api/v1/summary", period="week")
+        models.Summary.model_validate(summary)
+        assert sum(row["games"] for row in summary["rows"]) == len(matches)
+        assert sum(row["wins"] for row in summary["rows"]) == results.count("win")
+        exported = get(app, "/api/v1/export.json")
+        assert [m["id"] for m in exported["matches"]] == [m["id"] for m in matches]
+        csv_text = httpx.get(app.url + "/api/v1/export.csv").text
+        lines = list(csv.DictReader(io.StringIO(csv_text)))
+        assert len(lines) == sum(len(m.players) for m in truth.matches)
+        assert {(line["match_id"], line["name"]) for line in lines} == {
+            (str(m["id"]), p["name"]) for m in exported["matches"] for p in m["players"]
+        }
+
         some = next(iter(people))
         career = get(app, f"/api/v1/players/{some}")
         models.Career.model_validate(career)
@@ -216,3 +241,33 @@ def test_bad_filters_are_named(tmp_path: Path, bad: dict[str, str]) -> None:
         assert next(iter(bad)) in error["message"]
         missing = httpx.get(app.url + "/api/v1/matches/999")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+CAPTURES = SHARED / "fixtures" / "rl-stats-api"
+STAT_NAMES = ("Score", "Goals", "Shots", "Assists", "Saves", "Touches", "CarTouches", "Demos")
+STAT_KEYS = ("score", "goals", "shots", "assists", "saves", "touches", "car_touches", "demos")
+
+
+def test_a_recorded_capture_one_real_goal_and_the_last_live_scoreboard(tmp_path: Path) -> None:
+    path = CAPTURES / "xentrick_spectator_1v1_cs_p_35s.wire.bin.gz"
+    if not path.exists():
+        pytest.skip("the recorded Stats API captures (../shared/fixtures) are not here")
+    capture = load_capture(path)
+    decoded = [orjson.loads(m.raw) for m in capture.messages]
+    ticks = [
+        orjson.loads(d["Data"]) if isinstance(d["Data"], str) else d["Data"]
+        for d in decoded
+        if d["Event"] == "UpdateState"
+    ]
+    last = next(t for t in reversed(ticks) if not t["Game"].get("bReplay"))
+    with StatsApiServer(port=0) as sim, app_on(tmp_path / "data", sim.port) as app:
+        assert sim.wait_for_client(15)
+        sim.play(capture.messages, speed=0, hang_up=True)
+        assert wait_for(lambda: settled(app, 1))
+        (listed,) = all_matches(app)
+        detail = get(app, f"/api/v1/matches/{listed['id']}")
+    assert len(detail["goals"]) == 1, "the echo after the replay is not a second goal"
+    got = sorted((p["name"], tuple(p[k] for k in STAT_KEYS)) for p in detail["players"])
+    want = sorted((p["Name"], tuple(p.get(f, 0) for f in STAT_NAMES)) for p in last["Players"])
+    assert got == want
+    assert [t["score"] for t in detail["teams"]] == [t["Score"] for t in last["Game"]["Teams"]]

@@ -98,16 +98,23 @@ class MatchDeriver:
 
     # -- feeding ------------------------------------------------------------------------------
 
-    def apply(self, item: Item | tuple[str, int | None, int, str, Any]) -> bool:
+    def apply(
+        self, item: Item | tuple[str, int | None, int, str, Any], *, coalesced: bool = False
+    ) -> bool:
         """Apply one item; ``False`` when it was skipped as a repeat or stale. If it raises, the
-        deriver is as it was before the call."""
+        deriver is as it was before the call.
+
+        ``coalesced``: the item is a tick of a tick block whose data says ``"coalesced": n``
+        (ticks were folded into it while storage was behind): its match's telemetry is then
+        marked approximate. The block's data is the caller's, so the caller says so, for every
+        tick of such a block (see :func:`companion.derive.is_coalesced`)."""
         stream, seq, at_us, event, data = item
         if seq is not None and seq <= self._seqs.get(stream, -1):
             self.counters.skipped += 1
             return False
         if event == TICK:
             # Parse first (it cannot raise on odd input), then change state.
-            self._tick(read_tick(data if isinstance(data, dict) else {}), at_us)
+            self._tick(read_tick(data if isinstance(data, dict) else {}), at_us, coalesced)
         else:
             mark = self._mark()
             try:
@@ -144,7 +151,7 @@ class MatchDeriver:
 
     # -- routing ------------------------------------------------------------------------------
 
-    def _tick(self, tick: TickView, at_us: int) -> None:
+    def _tick(self, tick: TickView, at_us: int, coalesced: bool) -> None:
         self._expire(at_us)
         current = self._open_match()
         guid = tick.guid if tick.guid is not None else (current.guid if current else "")
@@ -157,6 +164,8 @@ class MatchDeriver:
                 return
             current = self._open(guid, at_us)
         current.on_tick(tick, at_us)
+        if coalesced:
+            current.telemetry.approximate = True
         if current.key is None and not tick.replay and tick.players:
             roster = ((p.team, p.name, p.primary_id) for p in tick.players)
             current.assign_key(offline_key(current.started_at_us, tick.arena, roster))

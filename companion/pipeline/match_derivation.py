@@ -17,7 +17,6 @@ that match's telemetry is short of them (``companion rebuild`` makes it exact ag
 
 from __future__ import annotations
 
-import copy
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -29,13 +28,33 @@ from companion.derive.deriver import Checkpoint, MatchDeriver
 from companion.derive.records import Item, MatchBundle
 from companion.model import JournalRow, MatchSummary
 from companion.storage import journal, match_store
-from companion.tickblock import TICK_BLOCK_EVENT, MissingHeaderError, TickBlockDecoder
+from companion.tickblock import (
+    TICK_BLOCK_EVENT,
+    DecoderState,
+    MissingHeaderError,
+    TickBlockDecoder,
+)
 
 log = logging.getLogger(__name__)
 
+# Raised whenever the derivation's output changes for the same journal; stats derived by an
+# older version are offered a rebuild (``companion rebuild``), never silently mixed.
+DERIVATION_VERSION = 1
 CONTROL_SOURCE = "companion"  # rows the app journals itself (reserved over HTTP)
 NEW_SESSION_EVENT = "NewSession"
 _READER_SOURCE = "statsapi"
+# The game's events (docs/stats-api.md §1.5, with the replay names some builds use). Anything
+# else a plugin posts is journaled but means nothing to a match: it must not open one, and it is
+# skipped before its data is even parsed (it may be most of a busy plugin's traffic).
+GAME_EVENTS = frozenset(
+    (
+        "UpdateState", "BallHit", "ClockUpdatedSeconds", "CountdownBegin", "CrossbarHit",
+        "GoalReplayEnd", "GoalReplayStart", "GoalReplayWillEnd", "GoalScored", "MatchCreated",
+        "MatchInitialized", "MatchDestroyed", "MatchEnded", "MatchPaused", "MatchUnpaused",
+        "PodiumStart", "ReplayCreated", "RoundStarted", "StatfeedEvent", "BoostPickup",
+        "PlayerJoined", "PlayerLeft", "ReplayStart", "ReplayEnd", "ReplayWillEnd",
+    )
+)  # fmt: skip
 _REPLAY_CHUNK = 500
 
 
@@ -112,7 +131,7 @@ class MatchDerivation:
         self._deriver: MatchDeriver | None = None
         self._decoders: dict[str, TickBlockDecoder] = {}
         self._writer = match_store.MatchWriter()
-        self._point: tuple[Checkpoint, dict[str, TickBlockDecoder], int | None] | None = None
+        self._point: tuple[Checkpoint, dict[str, DecoderState], int | None] | None = None
         self._open_from: int | None = None
         self._open_since: int | None = None
         self._marks: list[tuple[int, int]] = []
@@ -120,6 +139,7 @@ class MatchDerivation:
         self._live: tuple[MatchBundle, int] | None = None
         self._stored_last: MatchSummary | None = None  # the newest match at start-up
         self.skipped_blocks = 0
+        self.outdated = False  # the stored stats come from an older derivation
 
     # -- the Derivation protocol ----------------------------------------------------------------
 
@@ -129,7 +149,7 @@ class MatchDerivation:
         deriver = self._deriver
         assert deriver is not None
         deriver.prune()
-        decoders = {stream: copy.copy(d) for stream, d in self._decoders.items()}
+        decoders = {stream: d.state() for stream, d in self._decoders.items()}
         self._point = (deriver.checkpoint(), decoders, self._open_from)
 
     def apply(self, conn: sqlite3.Connection, row: JournalRow, now_us: int) -> None:
@@ -139,8 +159,9 @@ class MatchDerivation:
             if row.event == NEW_SESSION_EVENT:
                 self._marks.append((row.id, row.received_at_us))
             return
+        coalesced = row.event == TICK_BLOCK_EVENT and '"coalesced"' in row.data
         for item in self._items(row):
-            deriver.apply(item)
+            deriver.apply(item, coalesced=coalesced)
         since = deriver.open_since
         if since != self._open_since:
             self._open_since = since
@@ -154,6 +175,8 @@ class MatchDerivation:
             ids = self._writer.write(conn, bundles)
             for bundle in bundles:
                 self._note(bundle, ids[bundle.key])
+            if any(bundle.match.state != "live" for bundle in bundles):
+                match_store.bump_generation(conn)
         for journal_id, at_us in self._marks:
             match_store.add_session_mark(conn, journal_id, at_us)
         self._marks.clear()
@@ -168,7 +191,11 @@ class MatchDerivation:
             return
         point, decoders, open_from = self._point
         self._deriver.restore(point)
-        self._decoders = {stream: copy.copy(d) for stream, d in decoders.items()}
+        for stream in list(self._decoders):
+            if stream in decoders:
+                self._decoders[stream].restore(decoders[stream])
+            else:
+                del self._decoders[stream]  # first seen in the batch rolled back
         self._open_from = open_from
         self._open_since = self._deriver.open_since
 
@@ -216,6 +243,8 @@ class MatchDerivation:
             for tick in decoder.expand(block, row.payload):
                 yield Item(stream, tick.seq, tick.received_at_us, "UpdateState", tick.data)
             return
+        if row.event not in GAME_EVENTS:
+            return
         data: Any = orjson.loads(row.data)
         # The reader stamps each message as it reads it; other sources' clocks are not trusted.
         at_us = row.ts_us if row.source == _READER_SOURCE and row.ts_us else row.received_at_us
@@ -232,6 +261,18 @@ class MatchDerivation:
         self._open_since = None
         self._open_from = None
         self._last = self._live = None
+        stored = match_store.derived_version(conn)
+        if stored < DERIVATION_VERSION and not match_store.has_matches(conn):
+            match_store.set_derived_version(conn, DERIVATION_VERSION)  # nothing to redo
+            stored = DERIVATION_VERSION
+        self.outdated = stored < DERIVATION_VERSION
+        if self.outdated:
+            log.warning(
+                "the stats were derived by an older version of companion (%d, now %d): quit and "
+                "run `companion rebuild` to derive them again from the journal",
+                stored,
+                DERIVATION_VERSION,
+            )
         start = match_store.open_from(conn)
         if start is not None:
             self._replay(conn, start)
@@ -241,6 +282,8 @@ class MatchDerivation:
         self._writer.forget()
         if self._last is None:
             self._stored_last = _stored_summary(conn, self._me())
+        if self._on_summary is not None:
+            self._on_summary(*self.summaries())
 
     def _replay(self, conn: sqlite3.Connection, start: int) -> None:
         deriver = self._deriver

@@ -18,20 +18,17 @@ from typing import Any
 
 import orjson
 
+from companion.storage import touches
 from companion.timefmt import format_us
 
 RECENT_FOR_DETECTION = 50
 
 # A match row with "my" team worked out for the given :me (see the module docstring).
 _WITH_ME = """
-    SELECT m.*, COALESCE(
-        (SELECT p.team FROM match_players p WHERE p.match_id = m.id AND p.primary_id = :me),
-        m.me_team
-    ) AS my_team,
-    CASE WHEN EXISTS (
-        SELECT 1 FROM match_players p WHERE p.match_id = m.id AND p.primary_id = :me
-    ) THEN :me ELSE m.me_primary_id END AS my_id
+    SELECT m.*, coalesce(mine.team, m.me_team) AS my_team,
+        CASE WHEN mine.match_id IS NULL THEN m.me_primary_id ELSE :me END AS my_id
     FROM matches m
+    LEFT JOIN match_players mine ON mine.match_id = m.id AND mine.primary_id = :me
 """
 RESULT_SQL = """
     CASE WHEN my_team IS NULL THEN NULL
@@ -99,10 +96,11 @@ def _loads(text: str | None) -> Any:
 
 
 def _player_ref(text: str | None) -> dict[str, Any] | None:
-    who = _loads(text)
-    if who is None:
+    """A stored player reference (``[name, team, primary_id, shortcut]``) as the API shows it."""
+    if text is None:
         return None
-    return {"name": who["name"], "primary_id": who["primary_id"], "team": who["team"]}
+    name, team, primary_id, _ = orjson.loads(text)
+    return {"name": name, "primary_id": primary_id, "team": team}
 
 
 def match_outline(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,8 +179,11 @@ def count_matches(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM matches").fetchone()[0])
 
 
-def get_match(conn: sqlite3.Connection, me: str | None, match_id: int) -> dict[str, Any] | None:
-    """One match whole: players, goals, statfeed events, crossbar hits and ball touches."""
+def get_match(
+    conn: sqlite3.Connection, me: str | None, match_id: int, *, whole: bool = True
+) -> dict[str, Any] | None:
+    """One match whole: players, goals, statfeed events, crossbar hits and ball touches
+    (without ``whole``: the match and its players only, a live scoreboard)."""
     rows = rows_of(
         conn, f"SELECT * FROM ({MATCHES_WITH_RESULT}) WHERE id = :id", {"me": me, "id": match_id}
     )
@@ -217,6 +218,8 @@ def get_match(conn: sqlite3.Connection, me: str | None, match_id: int) -> dict[s
             (match_id,),
         )
     ]
+    if not whole:
+        return match
     match["goals"] = [
         {
             "at": format_us(g["received_at"]),
@@ -261,17 +264,15 @@ def get_match(conn: sqlite3.Connection, me: str | None, match_id: int) -> dict[s
     ]
     match["touches"] = [
         {
-            "player": t["player"],
-            "primary_id": t["primary_id"],
-            "team": t["team"],
-            "location": None if t["x"] is None else [t["x"], t["y"], t["z"]],
-            "post_speed_kph": t["post_speed"],
-            "kickoff": bool(t["kickoff"]),
-            "clock_s": t["clock_s"],
+            "player": t.name,
+            "primary_id": t.primary_id,
+            "team": t.team,
+            "location": None if t.location is None else list(t.location),
+            "post_speed_kph": t.post_speed,
+            "kickoff": t.kickoff,
+            "clock_s": t.clock_s,
         }
-        for t in rows_of(
-            conn, "SELECT * FROM ball_touches WHERE match_id = ? ORDER BY idx, n", (match_id,)
-        )
+        for t in touches.of_match(conn, match_id)
     ]
     return match
 

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from companion.derive.records import MatchBundle, PlayerLine, Who
+from companion.storage import touches
 
 _MATCH_COLUMNS = (
     "key, guid, segment, arena, mode, playlist_id, started_at, ended_at, last_at, duration_s, "
@@ -45,12 +46,6 @@ _INSERT_EVENT = (
     "INSERT OR REPLACE INTO match_events (match_id, idx, received_at, event_name, main, "
     "secondary, clock_s, overtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_TOUCH = (
-    "INSERT OR REPLACE INTO ball_touches (match_id, idx, n, received_at, player, primary_id, "
-    "team, x, y, z, pre_speed, post_speed, kickoff, clock_s, overtime) VALUES ("
-    + ", ".join("?" * 15)
-    + ")"
-)
 _INSERT_CROSSBAR = (
     "INSERT OR REPLACE INTO crossbar_hits (match_id, idx, received_at, location, ball_speed, "
     "impact_force, last_touch, last_touch_speed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -60,7 +55,7 @@ MATCH_CHILD_TABLES = (
     "match_players",
     "match_goals",
     "match_events",
-    "ball_touches",
+    "match_touches",
     "crossbar_hits",
 )
 DERIVED_TABLES = (*MATCH_CHILD_TABLES, "matches", "session_marks")
@@ -71,22 +66,15 @@ def _json(value: Any) -> str | None:
 
 
 def who_json(who: Who | None) -> str | None:
+    """A player reference, compact (statfeed events have thousands a season):
+    ``[name, team, primary_id, shortcut]``."""
     if who is None:
         return None
-    return _json(
-        {
-            "name": who.name,
-            "shortcut": who.shortcut,
-            "team": who.team,
-            "primary_id": who.primary_id,
-            "player_key": who.player_key,
-        }
-    )
+    return _json([who.name, who.team, who.primary_id, who.shortcut])
 
 
 def _telemetry(line: PlayerLine) -> dict[str, Any] | None:
-    telemetry = getattr(line, "telemetry", None)
-    return None if telemetry is None else dataclasses.asdict(telemetry)
+    return None if line.telemetry is None else dataclasses.asdict(line.telemetry)
 
 
 def _match_row(bundle: MatchBundle) -> tuple[Any, ...]:
@@ -156,10 +144,8 @@ class MatchWriter:
         conn.executemany(_INSERT_PLAYER, [_player_row(match_id, p) for p in bundle.players])
         conn.executemany(_INSERT_GOAL, [_goal_row(match_id, g) for g in bundle.goals[goals:]])
         conn.executemany(_INSERT_EVENT, [_event_row(match_id, e) for e in bundle.events[events:]])
-        conn.executemany(
-            _INSERT_TOUCH,
-            [row for hit in bundle.ball_hits[hits:] for row in _touch_rows(match_id, hit)],
-        )
+        if len(bundle.ball_hits) != hits:
+            touches.write(conn, match_id, bundle.ball_hits)
         conn.executemany(
             _INSERT_CROSSBAR,
             [_crossbar_row(match_id, c) for c in bundle.crossbar_hits[crossbars:]],
@@ -229,30 +215,6 @@ def _event_row(match_id: int, e: Any) -> tuple[Any, ...]:
     )
 
 
-def _touch_rows(match_id: int, hit: Any) -> list[tuple[Any, ...]]:
-    x, y, z = hit.location if hit.location is not None else (None, None, None)
-    return [
-        (
-            match_id,
-            hit.index,
-            n,
-            hit.received_at_us,
-            who.player_key or who.name,
-            who.primary_id,
-            who.team,
-            x,
-            y,
-            z,
-            hit.pre_speed,
-            hit.post_speed,
-            hit.kickoff,
-            hit.clock_s,
-            hit.overtime,
-        )
-        for n, who in enumerate(hit.players)
-    ]
-
-
 def _crossbar_row(match_id: int, c: Any) -> tuple[Any, ...]:
     return (
         match_id,
@@ -283,6 +245,28 @@ def open_from(conn: sqlite3.Connection) -> int | None:
 
 def set_open_from(conn: sqlite3.Connection, journal_id: int | None) -> None:
     conn.execute("UPDATE derive_state SET open_from = ? WHERE singleton = 1", (journal_id,))
+
+
+def has_matches(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM matches LIMIT 1").fetchone() is not None
+
+
+def derived_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT version FROM derive_state WHERE singleton = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def set_derived_version(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute("UPDATE derive_state SET version = ? WHERE singleton = 1", (version,))
+
+
+def bump_generation(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE derive_state SET generation = generation + 1 WHERE singleton = 1")
+
+
+def generation(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT generation FROM derive_state WHERE singleton = 1").fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def segments(conn: sqlite3.Connection, *, exclude_live: bool = False) -> Mapping[str, int]:

@@ -134,23 +134,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (match_id, idx)
     ) WITHOUT ROWID;
 
-    CREATE TABLE ball_touches (                -- one row per player per BallHit
-        match_id INTEGER NOT NULL REFERENCES matches (id),
-        idx INTEGER NOT NULL,                  -- the hit's index in its match
-        n INTEGER NOT NULL,                    -- the player's place among that hit's players
-        received_at INTEGER NOT NULL,
-        player TEXT NOT NULL,
-        primary_id TEXT,
-        team INTEGER,
-        x REAL, y REAL, z REAL,
-        pre_speed REAL,
-        post_speed REAL,
-        kickoff INTEGER NOT NULL,
-        clock_s INTEGER,
-        overtime INTEGER NOT NULL,
-        PRIMARY KEY (match_id, idx, n)
-    ) WITHOUT ROWID;
-    CREATE INDEX ball_touches_by_player ON ball_touches (primary_id);
+    CREATE TABLE match_touches (               -- every BallHit toucher, packed (storage/touches.py)
+        match_id INTEGER PRIMARY KEY REFERENCES matches (id),
+        count INTEGER NOT NULL,
+        players TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
 
     CREATE TABLE crossbar_hits (
         match_id INTEGER NOT NULL REFERENCES matches (id),
@@ -172,10 +161,13 @@ MIGRATIONS: tuple[str, ...] = (
 
     -- Where the derivation stands: the journal row where the open match began (replayed into
     -- memory after a restart), and the derivation's version (a newer one asks for a rebuild).
+    -- ``generation`` counts the times a match was closed: aggregates over finished matches
+    -- (players met, careers) may be cached until it moves.
     CREATE TABLE derive_state (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         version INTEGER NOT NULL,
-        open_from INTEGER
+        open_from INTEGER,
+        generation INTEGER NOT NULL DEFAULT 0
     );
     INSERT INTO derive_state (singleton, version, open_from) VALUES (1, 1, NULL);
     """,

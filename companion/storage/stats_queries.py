@@ -1,5 +1,8 @@
 """SQL of the derived tables for aggregates: sessions' inputs, players met, careers, trends.
 
+All but the live part of sessions count finished matches only, so their answers may be cached
+until the next match closes (:mod:`companion.stats.cache`).
+
 "Me" is the ``me`` argument, applied at read time as in :mod:`companion.storage.match_queries`.
 Trends group by the machine's local date (SQLite's ``localtime``), weeks from Monday.
 """
@@ -12,19 +15,22 @@ from typing import Any
 import orjson
 
 from companion.stats.sessions import SessionMatch
+from companion.storage import touches
 from companion.storage.match_queries import MATCHES_WITH_RESULT, rows_of
 from companion.timefmt import format_us
 
 STATS = ("score", "goals", "shots", "assists", "saves", "touches", "demos")
-TOUCH_LIMIT = 20_000  # the newest touches of a career heatmap
+TOUCH_LIMIT = 30_000  # the newest touches of a career heatmap
 
 
-def session_matches(conn: sqlite3.Connection, me: str | None) -> list[SessionMatch]:
-    """Every listed match, oldest first, with my result and figures."""
+def session_matches(conn: sqlite3.Connection, me: str | None, *, live: bool) -> list[SessionMatch]:
+    """The finished matches (or, with ``live``, the live ones), oldest first, with my result
+    and figures."""
     rows = conn.execute(
         f"SELECT mm.id, mm.started_at, COALESCE(mm.ended_at, mm.last_at), mm.result, "
         f"p.goals, p.saves, p.shots, p.assists FROM ({MATCHES_WITH_RESULT}) AS mm "
         "LEFT JOIN match_players p ON p.match_id = mm.id AND p.primary_id = mm.my_id "
+        f"WHERE mm.state {'=' if live else '!='} 'live' "
         "GROUP BY mm.id ORDER BY mm.started_at, mm.id",
         {"me": me},
     ).fetchall()
@@ -40,8 +46,7 @@ def session_marks(conn: sqlite3.Connection) -> list[int]:
 
 _PLAYERS = f"""
     SELECT p.primary_id,
-        (SELECT q.name FROM match_players q WHERE q.primary_id = p.primary_id
-         ORDER BY q.match_id DESC LIMIT 1) AS name,
+        p.name AS name, max(p.match_id) AS latest,  -- max(): the name of the latest match
         count(*) AS games,
         sum(p.team = mm.my_team) AS games_with,
         sum(p.team != mm.my_team) AS games_against,
@@ -52,6 +57,7 @@ _PLAYERS = f"""
         max(mm.started_at) AS last_played
     FROM match_players p JOIN ({MATCHES_WITH_RESULT}) AS mm ON mm.id = p.match_id
     WHERE p.bot = 0 AND p.primary_id IS NOT NULL AND p.primary_id != coalesce(mm.my_id, '')
+        AND mm.state != 'live'
 """
 
 
@@ -96,7 +102,8 @@ def career(conn: sqlite3.Connection, me: str | None, primary_id: str) -> dict[st
         conn,
         f"SELECT p.*, mm.state, mm.winner_team, mm.started_at, mm.mode, mm.my_team, mm.my_id "
         f"FROM match_players p JOIN ({MATCHES_WITH_RESULT}) AS mm ON mm.id = p.match_id "
-        "WHERE p.primary_id = :pid AND p.bot = 0 ORDER BY mm.started_at, mm.id",
+        "WHERE p.primary_id = :pid AND p.bot = 0 AND mm.state != 'live' "
+        "ORDER BY mm.started_at, mm.id",
         {"me": me, "pid": primary_id},
     )
     if not lines:
@@ -149,12 +156,11 @@ def _oriented(team: int | None, x: float, y: float) -> tuple[float, float]:
 
 
 def _touches(conn: sqlite3.Connection, primary_id: str) -> list[list[float]]:
-    rows = conn.execute(
-        "SELECT team, x, y FROM ball_touches WHERE primary_id = ? AND x IS NOT NULL "
-        "ORDER BY match_id DESC, idx DESC LIMIT ?",
-        (primary_id, TOUCH_LIMIT),
-    ).fetchall()
-    return [list(_oriented(team, x, y)) for team, x, y in rows]
+    return [
+        list(_oriented(t.team, t.location[0], t.location[1]))
+        for t in touches.of_player(conn, primary_id, TOUCH_LIMIT)
+        if t.location is not None
+    ]
 
 
 def _goals(conn: sqlite3.Connection, primary_id: str) -> list[dict[str, Any]]:
@@ -185,7 +191,7 @@ def summary(
     bucket = "date(mm.started_at / 1000000, 'unixepoch', 'localtime')"
     if period == "week":
         bucket = f"date({bucket}, 'weekday 0', '-6 days')"
-    clauses = ["mm.my_id IS NOT NULL"]
+    clauses = ["mm.my_id IS NOT NULL", "mm.state != 'live'"]
     params: dict[str, Any] = {"me": me}
     for clause, name, value in (
         ("mm.started_at >= :since", "since", since_us),

@@ -17,6 +17,7 @@ from companion.services import Services
 from companion.storage import journal
 from companion.timefmt import format_us, now_us
 from companion.web.security import check_control_access
+from companion.web.settings_api import SettingsEditor, add_settings_routes
 
 
 class Health(BaseModel):
@@ -40,6 +41,10 @@ class Status(BaseModel):
     data_dir: str
     database: str
     game_feed: dict[str, Any]
+    stats_outdated: bool = Field(
+        default=False,
+        description="the stats were derived by an older version: run `companion rebuild`",
+    )
 
 
 class JournalEntry(BaseModel):
@@ -105,7 +110,7 @@ def _entry(row: JournalRow, through: int, dead: set[int], with_data: bool) -> Jo
     )
 
 
-def create_api_router(services: Services) -> APIRouter:
+def create_api_router(services: Services, editor: SettingsEditor | None = None) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
     def control(request: Request) -> None:
@@ -139,6 +144,7 @@ def create_api_router(services: Services) -> APIRouter:
             data_dir=str(services.paths.data_dir),
             database=str(services.paths.database),
             game_feed=services.feed_status().as_dict(),
+            stats_outdated=services.stats_outdated(),
         )
 
     @router.get("/journal", response_model=JournalPage, tags=["journal"])
@@ -197,4 +203,5 @@ def create_api_router(services: Services) -> APIRouter:
         services.request_quit()
         return {"status": "stopping"}
 
+    add_settings_routes(router, editor or SettingsEditor(services), Depends(control))
     return router

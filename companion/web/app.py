@@ -21,6 +21,8 @@ from companion.services import Services
 from companion.web.api import create_api_router
 from companion.web.ingest import IngestEndpoint, send_json
 from companion.web.openapi import install_openapi
+from companion.web.pages.render import PageRenderer, make_environment, wants_html
+from companion.web.pages.routes import create_pages_router
 from companion.web.responses import (
     error_content,
     error_response,
@@ -28,6 +30,7 @@ from companion.web.responses import (
     storage_error_response,
 )
 from companion.web.security import SESSION_COOKIE, LocalOnlyMiddleware, guard, session_value
+from companion.web.settings_api import SettingsEditor
 from companion.web.stats_api import create_stats_router
 
 log = logging.getLogger(__name__)
@@ -87,8 +90,11 @@ def create_app(services: Services) -> CompanionASGI:
         docs_url=None,
         redoc_url=None,
     )
-    app.include_router(create_api_router(services))
+    editor = SettingsEditor(services)
+    pages = PageRenderer(make_environment())
+    app.include_router(create_api_router(services, editor))
     app.include_router(create_stats_router(services))
+    app.include_router(create_pages_router(services, editor, pages))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_openapi(app)
 
@@ -127,6 +133,10 @@ def create_app(services: Services) -> CompanionASGI:
 
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404 and wants_html(request):
+            return pages.error(
+                request, 404, "Page not found", f"There is no page at {request.url.path}."
+            )
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         message = (
             f"nothing at {request.url.path}; the API lives under /api/v1 (see /docs)"
@@ -138,6 +148,12 @@ def create_app(services: Services) -> CompanionASGI:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
+        if wants_html(request):
+            message = (
+                "companion hit an unexpected error; the details are in its log in "
+                f"{services.paths.log_dir}."
+            )
+            return pages.error(request, 500, "Something went wrong", message)
         return error_response(500, "internal", "companion hit an unexpected error; see its log")
 
     app.add_middleware(LocalOnlyMiddleware, port=lambda: services.port)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,12 +22,14 @@ from companion.model import NewEvent
 from companion.pipeline.match_derivation import CONTROL_SOURCE, NEW_SESSION_EVENT
 from companion.services import Services
 from companion.stats import sessions as grouping
-from companion.storage import match_queries, stats_queries
+from companion.stats.cache import GenerationCache
+from companion.storage import match_queries, match_store, stats_queries
 from companion.storage.match_queries import MatchFilter
 from companion.timefmt import now_us, parse_timestamp
 from companion.web import stats_models as models
 from companion.web.security import check_control_access
 
+T = TypeVar("T")
 RESULTS = ("win", "loss", "abandoned")
 MODES = ("1v1", "2v2", "3v3", "4v4")
 STATES = ("live", "complete", "abandoned", "incomplete")
@@ -123,6 +125,27 @@ def create_stats_router(services: Services) -> APIRouter:
         match = None if match_id is None else match_queries.get_match(conn, me(conn), match_id)
         return json_response({"match": match})
 
+    @router.get(
+        "/live",
+        response_model=models.LiveScoreboard,
+        responses={204: {"description": "nothing changed since the version given"}},
+    )
+    def live_scoreboard(
+        since: Annotated[int | None, Query(ge=0, description="the version you have")] = None,
+    ) -> Response:
+        """For pages that poll (a few times a second): the live match (or, between matches,
+        the last one) with its scoreboard. With ``since`` equal to the current ``version``, an
+        empty 204 at once: nothing changed."""
+        version, last, live = services.live_board.snapshot()
+        if since is not None and since == version:
+            return Response(status_code=204)
+        conn = services.readers.get()
+        shown = live or last
+        match = None
+        if shown is not None:
+            match = match_queries.get_match(conn, me(conn), shown.match_id, whole=False)
+        return json_response({"version": version, "live": live is not None, "match": match})
+
     @router.get("/matches/{match_id}", response_model=models.MatchDetail)
     def get_match(match_id: int) -> Response:
         """One match whole: players (with telemetry where the feed gave it), goals, statfeed
@@ -133,12 +156,22 @@ def create_stats_router(services: Services) -> APIRouter:
             raise NotFoundError(f"no match with id {match_id}", {"id": match_id})
         return json_response(match)
 
+    cache = GenerationCache()
+
+    def cached(conn: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        return cache.get(match_store.generation(conn), key, compute)
+
     def all_sessions(conn: Any) -> tuple[list[grouping.Session], list[int], int]:
         who = me(conn)
         marks = stats_queries.session_marks(conn)
         gap = services.settings.session_gap_minutes * 60_000_000
-        found = grouping.group(stats_queries.session_matches(conn, who), marks, gap)
-        return found, marks, gap
+        finished = cached(
+            conn,
+            ("sessions", who),
+            lambda: stats_queries.session_matches(conn, who, live=False),
+        )
+        matches = finished + stats_queries.session_matches(conn, who, live=True)
+        return grouping.group(matches, marks, gap), marks, gap
 
     @router.get("/sessions", response_model=models.SessionList)
     def list_sessions(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
@@ -172,16 +205,23 @@ def create_stats_router(services: Services) -> APIRouter:
         """Everyone met (bots left out), most games first: games with me and against me and
         my win rate in each."""
         conn = services.readers.get()
-        return json_response(
-            {"players": stats_queries.players(conn, me(conn), limit=limit, search=q)}
+        who = me(conn)
+        found = cached(
+            conn,
+            ("players", who, limit, q),
+            lambda: stats_queries.players(conn, who, limit=limit, search=q),
         )
+        return json_response({"players": found})
 
     @router.get("/players/{primary_id}", response_model=models.Career)
     def player_career(primary_id: str) -> Response:
         """One player's career: record, per-game averages against the field, form over the
         last 10, touches (rotated so they always attack +Y) and goals for the maps."""
         conn = services.readers.get()
-        career = stats_queries.career(conn, me(conn), primary_id)
+        who = me(conn)
+        career = cached(
+            conn, ("career", who, primary_id), lambda: stats_queries.career(conn, who, primary_id)
+        )
         if career is None:
             raise NotFoundError(f"no games with a player {primary_id!r}", {"id": primary_id})
         return json_response(career)
@@ -202,15 +242,19 @@ def create_stats_router(services: Services) -> APIRouter:
         period: Annotated[str, Query(description="day or week (weeks start on Monday)")] = "day",
         mode: Annotated[str | None, Query(description="1v1, 2v2, 3v3 or 4v4")] = None,
     ) -> Response:
-        """My figures per local day or week, oldest first (for trends)."""
+        """My figures per local day or week, oldest first (for trends; finished matches)."""
         conn = services.readers.get()
-        rows = stats_queries.summary(
+        who = me(conn)
+        since_us = parse_moment(since, "from")
+        until_us = parse_moment(until, "to", end=True)
+        period = _choice(period, "period", ("day", "week")) or "day"
+        mode = _choice(mode, "mode", MODES)
+        rows = cached(
             conn,
-            me(conn),
-            since_us=parse_moment(since, "from"),
-            until_us=parse_moment(until, "to", end=True),
-            period=_choice(period, "period", ("day", "week")) or "day",
-            mode=_choice(mode, "mode", MODES),
+            ("summary", who, since_us, until_us, period, mode),
+            lambda: stats_queries.summary(
+                conn, who, since_us=since_us, until_us=until_us, period=period, mode=mode
+            ),
         )
         return json_response({"period": period, "rows": rows})
 

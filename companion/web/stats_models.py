@@ -139,6 +139,16 @@ class MatchDetail(Match):
     touches: list[Touch]
 
 
+class Scoreboard(Match):
+    players: list[PlayerLine]
+
+
+class LiveScoreboard(_Shape):
+    version: int
+    live: bool
+    match: Scoreboard | None
+
+
 class LiveMatch(_Shape):
     match: MatchDetail | None
 

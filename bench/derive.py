@@ -1,0 +1,191 @@
+"""How fast the stats are rebuilt, and how fast the read API answers with many matches stored.
+
+1. Rebuild: a synthesised season (real-length matches, the game feed's default 30 ticks a second,
+   journaled through the real reader's tick blocks) is rebuilt with ``companion rebuild``'s code;
+   prints matches/s and the time a 2,000-match season would take (target: under a minute).
+2. Read latency: the derived tables are copied up to 10,000 matches, the real app serves them on
+   a loopback port, and the list, detail and other routes are timed (target: list and detail p95
+   under 20 ms). Side by side, ``/api/v1/health`` gives the floor of a request on this machine.
+
+    python bench/derive.py            # 24 matches rebuilt, 10,000 for the read API
+    python bench/derive.py --quick    # fewer of everything
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from companion.app import CompanionApp
+from companion.model import NewEvent
+from companion.paths import Paths
+from companion.pipeline.rebuild import rebuild
+from companion.settings import Settings
+from companion.simulator import SynthOptions, synthesize
+from companion.sources.feed_session import FeedSession
+from companion.storage import journal
+from companion.storage.database import connect, open_database
+
+BASE_US = 1_790_000_000_000_000
+SEASON = 2000
+
+
+def journal_season(db: Path, matches: int, rate: float) -> tuple[int, int]:
+    """Journal a synthesised season as the reader would; returns (rows, ticks)."""
+    synthesis = synthesize(
+        SynthOptions(seed=1, scenario="mixed", view="spectator", rate=rate, matches=matches, gap=60)
+    )
+    rows: list[NewEvent] = []
+    session = FeedSession("bench-1", rows.extend)
+    for message in synthesis.messages():
+        session.on_message(message.raw, BASE_US + round(message.t * 1e6))
+    session.close()
+    conn = connect(db)
+    for start in range(0, len(rows), 5000):
+        conn.execute("BEGIN IMMEDIATE")
+        journal.append(conn, rows[start : start + 5000], BASE_US)
+        conn.execute("COMMIT")
+    conn.close()
+    return len(rows), session.counters.ticks
+
+
+def rebuild_section(folder: Path, matches: int, rate: float) -> Path:
+    db = folder / "companion.db"
+    open_database(db)
+    started = time.perf_counter()
+    rows, ticks = journal_season(db, matches, rate)
+    print(
+        f"journaled {matches} matches: {rows:,} rows, {ticks:,} ticks at {rate:g}/s "
+        f"({time.perf_counter() - started:.1f} s to synthesise and journal)"
+    )
+    conn = connect(db)
+    outcome = rebuild(conn, silence_us=15 * 60_000_000)
+    conn.close()
+    per_s = outcome.matches / outcome.seconds
+    print(
+        f"rebuild: {outcome.matches} matches in {outcome.seconds:.2f} s = {per_s:.1f} matches/s, "
+        f"{ticks / outcome.seconds:,.0f} ticks/s, {outcome.seconds / ticks * 1e6:.1f} µs per tick"
+    )
+    print(f"  a season of {SEASON:,} matches: about {SEASON / per_s:.0f} s (target under 60 s)")
+    return db
+
+
+def grow(db: Path, target: int) -> int:
+    """Copy the derived matches (with all their rows) until there are ``target``."""
+    conn = connect(db)
+    conn.execute("BEGIN IMMEDIATE")
+    (count,) = conn.execute("SELECT count(*) FROM matches").fetchone()
+    originals = count
+    round_ = 0
+    while count < target:
+        round_ += 1
+        (top,) = conn.execute("SELECT max(id) FROM matches").fetchone()
+        (span,) = conn.execute(
+            "SELECT max(started_at) - min(started_at) + 3600e6 FROM matches WHERE id <= ?",
+            (originals,),
+        ).fetchone()
+        take = min(originals, target - count)
+        conn.execute(
+            "INSERT INTO matches SELECT id + :top, key || '-copy' || :r, guid, segment, arena, "
+            "mode, playlist_id, started_at + :shift, ended_at + :shift, last_at + :shift, "
+            "duration_s, played_s, overtime, state, forfeit, winner_team, mvp, me_primary_id, "
+            "me_team, teams, approximate FROM matches WHERE id <= :take",
+            {"top": top, "r": round_, "shift": int(span * round_), "take": take},
+        )
+        for table in (
+            "match_players",
+            "match_goals",
+            "match_events",
+            "match_touches",
+            "crossbar_hits",
+        ):
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            rest = ", ".join(columns[1:])
+            conn.execute(
+                f"INSERT INTO {table} (match_id, {rest}) SELECT match_id + ?, {rest} "
+                f"FROM {table} WHERE match_id <= ?",
+                (top, take),
+            )
+        count += take
+    conn.execute("COMMIT")
+    conn.close()
+    return count
+
+
+def timed(client: httpx.Client, path: str, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        answer = client.get(path)
+        times.append((time.perf_counter() - start) * 1000)
+        assert answer.status_code == 200, (path, answer.text[:200])
+    return times
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def read_section(db: Path, target: int, n: int) -> None:
+    stored = grow(db, target)
+    app = CompanionApp(Settings(port=0, game=False), Paths.resolve(db.parent))
+    app.start()
+    try:
+        with httpx.Client(base_url=app.url, timeout=30) as client:
+            first = client.get("/api/v1/matches", params={"limit": 1}).json()["matches"][0]["id"]
+            player = client.get("/api/v1/players", params={"limit": 1}).json()["players"][0]
+            routes = [
+                ("health (floor)", "/api/v1/health"),
+                ("list, 50 newest", "/api/v1/matches?limit=50"),
+                ("list, deep page", f"/api/v1/matches?limit=50&before={first // 2}"),
+                ("list, result=win", "/api/v1/matches?limit=50&result=win"),
+                ("detail", f"/api/v1/matches/{first}"),
+                ("detail, old", f"/api/v1/matches/{max(1, first // 3)}"),
+                ("sessions/current", "/api/v1/sessions/current"),
+                ("players", "/api/v1/players?limit=100"),
+                ("player career", f"/api/v1/players/{player['primary_id']}"),
+                ("summary per week", "/api/v1/summary?period=week"),
+            ]
+            print(f"read API with {stored:,} matches stored ({n} requests each, ms):")
+            print(f"  {'route':<22} {'p50':>7} {'p95':>7}")
+            for name, path in routes:
+                timed(client, path, 3)  # warm
+                times = timed(client, path, n)
+                print(f"  {name:<22} {statistics.median(times):7.2f} {p95(times):7.2f}")
+    finally:
+        app.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--matches", type=int, default=24, help="matches to rebuild")
+    parser.add_argument("--rate", type=float, default=30.0, help="ticks per second")
+    parser.add_argument("--stored", type=int, default=10_000, help="matches for the read API")
+    parser.add_argument("--requests", type=int, default=200, help="requests per route")
+    parser.add_argument("--quick", action="store_true", help="6 matches, 2,000 stored, 50 requests")
+    parser.add_argument(
+        "--reads-on", type=Path, help="skip the rebuild: time reads on a copy of this database"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.matches, args.stored, args.requests = 6, 2000, 50
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.reads_on is not None:
+            db = Path(tmp) / "companion.db"
+            shutil.copyfile(args.reads_on, db)
+        else:
+            db = rebuild_section(Path(tmp), args.matches, args.rate)
+        read_section(db, args.stored, args.requests)
+
+
+if __name__ == "__main__":
+    main()
