@@ -113,8 +113,11 @@ class MatchDeriver:
             self.counters.skipped += 1
             return False
         if event == TICK:
-            # Parse first (it cannot raise on odd input), then change state.
-            self._tick(read_tick(data if isinstance(data, dict) else {}), at_us, coalesced)
+            # Parse first (it cannot raise on odd input), then change state. A tick block's
+            # ticks come as views already (``companion.derive.block_ticks``).
+            if not isinstance(data, TickView):
+                data = read_tick(data if isinstance(data, dict) else {})
+            self._tick(data, at_us, coalesced)
         else:
             mark = self._mark()
             try:

@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from companion.derive import outcome
+from companion.derive.block_ticks import BlockTicks
 from companion.derive.deriver import Checkpoint, MatchDeriver
 from companion.derive.records import Item, MatchBundle
 from companion.model import JournalRow, MatchSummary
@@ -59,14 +61,9 @@ _REPLAY_CHUNK = 500
 
 
 def result_for(state: str, winner_team: int | None, me_team: int | None) -> str | None:
-    """Win or loss of a complete match, ``abandoned``, else None (as ``derive.outcome``)."""
-    if me_team is None:
-        return None
-    if state == "abandoned":
-        return "abandoned"
-    if state == "complete" and winner_team is not None:
-        return "win" if winner_team == me_team else "loss"
-    return None
+    """Win or loss of a complete match, ``abandoned``, else None: the stats rules of
+    :func:`companion.derive.outcome.result`, for whoever is me now."""
+    return outcome.result(state, winner_team, me_team, me_team is not None)
 
 
 def summarize(bundle: MatchBundle, match_id: int, me: str | None) -> MatchSummary:
@@ -130,6 +127,7 @@ class MatchDerivation:
         self._on_summary = on_summary
         self._deriver: MatchDeriver | None = None
         self._decoders: dict[str, TickBlockDecoder] = {}
+        self._block_ticks: dict[str, BlockTicks] = {}
         self._writer = match_store.MatchWriter()
         self._point: tuple[Checkpoint, dict[str, DecoderState], int | None] | None = None
         self._open_from: int | None = None
@@ -239,9 +237,12 @@ class MatchDerivation:
             decoder = self._decoders.get(stream)
             if decoder is None:
                 decoder = self._decoders[stream] = TickBlockDecoder()
-            block = orjson.loads(row.data)
-            for tick in decoder.expand(block, row.payload):
-                yield Item(stream, tick.seq, tick.received_at_us, "UpdateState", tick.data)
+            decoded = decoder.expand_rows(orjson.loads(row.data), row.payload)
+            reader = self._block_ticks.get(stream)
+            if reader is None:
+                reader = self._block_ticks[stream] = BlockTicks()
+            for seq, at_us, view in reader.views(decoded):
+                yield Item(stream, seq, at_us, "UpdateState", view)
             return
         if row.event not in GAME_EVENTS:
             return
