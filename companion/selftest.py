@@ -240,11 +240,9 @@ def _manifest() -> dict[str, Any] | None:
 
 
 def _source_modules() -> list[str]:
-    return sorted(
-        info.name
-        for info in pkgutil.walk_packages(companion.__path__, "companion.")
-        if not info.name.endswith("__main__")
-    )
+    """The package and every module in it (``__main__`` modules run things, so not those)."""
+    found = pkgutil.walk_packages(companion.__path__, "companion.")
+    return sorted(["companion", *(m.name for m in found if not m.name.endswith("__main__"))])
 
 
 def check_modules() -> str:
