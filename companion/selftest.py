@@ -345,7 +345,11 @@ def run_selftest(report_path: Path | None = None) -> int:
     began = time.monotonic()
     report = Report()
     root_level = logging.getLogger().level
-    with tempfile.TemporaryDirectory(prefix="companion-selftest-") as folder:
+    # Leftovers must not turn a pass into a crash: on Windows a file still held open (by an
+    # antivirus scan of the new database, say) cannot be deleted yet.
+    with tempfile.TemporaryDirectory(
+        prefix="companion-selftest-", ignore_cleanup_errors=True
+    ) as folder:
         data_dir = Path(folder)
         # The app's log stays in the throwaway folder; its tail explains a failure.
         configure_logging(data_dir / "logs" / "companion.log", "warning", to_stderr=False)

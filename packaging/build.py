@@ -349,7 +349,9 @@ def smoke(dist: Path = DIST) -> None:
     exe = executable(dist)
     if not exe.exists():
         raise SmokeFailure(f"no built app at {exe}; run python packaging/build.py first")
-    with tempfile.TemporaryDirectory(prefix="companion-smoke-") as folder:
+    with tempfile.TemporaryDirectory(
+        prefix="companion-smoke-", ignore_cleanup_errors=True
+    ) as folder:
         run_selftest(exe, Path(folder))
         play_match(exe, Path(folder))
 
@@ -378,7 +380,9 @@ def measure(launchers: dict[str, list[str]], runs: int) -> dict[str, list[tuple[
     """Launch → ``/api/v1/health`` answers, ``runs`` times per launcher (taking turns, so a busy
     machine weighs on each alike), each in a fresh data folder: (seconds, CPU seconds used)."""
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in launchers}
-    with tempfile.TemporaryDirectory(prefix="companion-startup-") as folder:
+    with tempfile.TemporaryDirectory(
+        prefix="companion-startup-", ignore_cleanup_errors=True
+    ) as folder:
         for index in range(runs):
             for name, launcher in launchers.items():
                 with running(launcher, Path(folder) / f"{name}{index}", "--no-game") as app:
