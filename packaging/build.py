@@ -367,11 +367,15 @@ def _walk_size(path: Path) -> int:
 
 
 def size_report(folder: Path, top: int = 12) -> tuple[int, list[tuple[str, int]]]:
-    """Total bytes of the shipped folder (symlinks counted as links) and its biggest parts."""
+    """Total bytes of the shipped folder (symlinks counted as links) and its biggest parts:
+    what sits in the folder itself, inside ``_internal`` (or the bundle's ``Frameworks`` and
+    ``Resources``) one by one."""
+    containers = ("_internal", "Contents", "Frameworks", "Resources", "MacOS")
     parts: list[tuple[str, int]] = []
     for child in folder.rglob("*"):
-        inner = child.parent.name in ("_internal", "Frameworks", "Resources")
-        if (inner or child.parent == folder) and not child.is_symlink():
+        if child.is_symlink() or (child.is_dir() and child.name in containers):
+            continue
+        if child.parent == folder or child.parent.name in containers:
             parts.append((str(child.relative_to(folder)), _walk_size(child)))
     parts.sort(key=lambda item: -item[1])
     return _walk_size(folder), parts[:top]
