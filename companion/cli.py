@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="try companion without the game: a built-in simulator plays made-up matches into "
         "a throwaway data folder",
     )
+    parser.add_argument(
+        "--selftest",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="REPORT.json",
+        help="check this installation in a throwaway data folder, print a verdict, exit 0 or 1 "
+        "(--selftest=PATH also writes the result as JSON)",
+    )
     settings = parser.add_argument_group("settings (override config.toml and COMPANION_*)")
     for spec in SPECS:
         if spec.kind == "bool":
@@ -104,6 +113,10 @@ def _settings_from(args: argparse.Namespace, paths: Paths) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     ensure_std_streams()
     args = build_parser().parse_args(argv)
+    if args.selftest is not None:  # before anything touches the user's folders
+        from companion.selftest import run_selftest
+
+        return run_selftest(Path(args.selftest) if args.selftest else None)
     data_dir = args.data_dir
     if data_dir is None and os.environ.get("COMPANION_DATA_DIR"):
         data_dir = Path(os.environ["COMPANION_DATA_DIR"])
