@@ -42,6 +42,10 @@ T = TypeVar("T")
 
 QUIET_BEFORE_APPLY_S = 0.02
 MAX_APPLY_DELAY_S = 0.1
+# Applying a few rows costs a commit and a write of the live match's stats: a small backlog is
+# applied at most this often (the game feed's tick blocks come every 250 ms; live pages stay
+# well under a second behind).
+MIN_APPLY_INTERVAL_S = 0.2
 RETRY_AFTER_FAILURE_S = 1.0
 IDLE_EVERY_S = 5.0  # housekeeping (closing a silent match) when nothing else happens
 FRESH_ROWS_LIMIT = 50_000
@@ -220,7 +224,7 @@ class Writer:
                 self._last_append_mono + QUIET_BEFORE_APPLY_S,
                 self._last_apply_mono + MAX_APPLY_DELAY_S,
             )
-            due = max(due, self._apply_blocked_until)
+            due = max(due, self._last_apply_mono + MIN_APPLY_INTERVAL_S, self._apply_blocked_until)
         return max(0.0, due - now)
 
     def _idle_wait(self, now: float) -> float:
