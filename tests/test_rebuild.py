@@ -144,6 +144,8 @@ def test_a_restart_in_the_middle_of_a_match_goes_on_with_it(tmp_path: Path) -> N
         earlier = sim.connections  # the stopped app may have reconnected once already
         with app_on(data, sim.port) as app:
             assert wait_for(app.services.last_match)  # known before anything arrives
+            resumed = app.services.live_match()
+            assert resumed is not None and resumed.match_id == live["id"]
             assert sim.wait_for_client(15, newer_than=earlier)
             sim.play(messages[half:], speed=0, hang_up=True)
             matches = wait_for(lambda: settled(app, 1) and all_matches(app)[0]["state"] != "live")

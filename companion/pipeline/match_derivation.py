@@ -285,6 +285,10 @@ class MatchDerivation:
         self._deriver.raise_seqs(match_store.stream_seqs(conn))
         self._deriver.drain()  # what the replay touched is in the tables already
         self._writer.forget()
+        live = self._deriver.live
+        live_id = None if live is None else match_store.match_id(conn, live.key)
+        if live is not None and live_id is not None:
+            self._live = (live, live_id)
         if self._last is None:
             self._stored_last = _stored_summary(conn, self._me())
         if self._on_summary is not None:

@@ -314,6 +314,11 @@ def newest_summary_row(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
     return row
 
 
+def match_id(conn: sqlite3.Connection, key: str) -> int | None:
+    row = conn.execute("SELECT id FROM matches WHERE key = ?", (key,)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def team_of(conn: sqlite3.Connection, match_id: int, primary_id: str) -> int | None:
     row = conn.execute(
         "SELECT team FROM match_players WHERE match_id = ? AND primary_id = ? LIMIT 1",
