@@ -128,31 +128,30 @@ def test_a_restart_in_the_middle_of_a_match_goes_on_with_it(tmp_path: Path) -> N
     messages = list(synthesis.messages())
     half = len(messages) // 2
     data = tmp_path / "data"
-    with StatsApiServer(port=0) as sim:
-        with app_on(data, sim.port) as app:
-            assert sim.wait_for_client(15)
-            sim.play(messages[:half], speed=0, hang_up=True)
-            live = wait_for(lambda: get(app, "/api/v1/matches/live")["match"])
-            assert live and live["state"] == "live"
-            board = get(app, "/api/v1/live")
-            assert board["live"] is True and board["match"]["id"] == live["id"]
-            assert sorted(p["name"] for p in board["match"]["players"]) == sorted(
-                p.name for p in synthesis.truth.matches[0].players
-            )
-            assert wait_for(lambda: get(app, "/api/v1/status")["queue_depth"] == 0)
-            assert app.services.last_match() is not None
-        earlier = sim.connections  # the stopped app may have reconnected once already
-        with app_on(data, sim.port) as app:
-            assert wait_for(app.services.last_match)  # known before anything arrives
-            resumed = app.services.live_match()
-            assert resumed is not None and resumed.match_id == live["id"]
-            assert sim.wait_for_client(15, newer_than=earlier)
-            sim.play(messages[half:], speed=0, hang_up=True)
-            matches = wait_for(lambda: settled(app, 1) and all_matches(app)[0]["state"] != "live")
-            assert matches, [(m["state"], m["teams"]) for m in all_matches(app)]
-            assert_detail_is_truth(
-                get(app, f"/api/v1/matches/{all_matches(app)[0]['id']}"), synthesis.truth.matches[0]
-            )
-            assert app.services.live_match() is None
-            last = app.services.last_match()
-            assert last is not None and last.state == "complete"
+    with StatsApiServer(port=0) as sim, app_on(data, sim.port) as app:
+        assert sim.wait_for_client(15)
+        sim.play(messages[:half], speed=0, hang_up=True)
+        live = wait_for(lambda: get(app, "/api/v1/matches/live")["match"])
+        assert live and live["state"] == "live"
+        board = get(app, "/api/v1/live")
+        assert board["live"] is True and board["match"]["id"] == live["id"]
+        assert sorted(p["name"] for p in board["match"]["players"]) == sorted(
+            p.name for p in synthesis.truth.matches[0].players
+        )
+        assert wait_for(lambda: get(app, "/api/v1/status")["queue_depth"] == 0)
+        assert app.services.last_match() is not None
+    # A game of its own for the second run: the first app may have left a connection behind.
+    with StatsApiServer(port=0) as sim, app_on(data, sim.port) as app:
+        assert wait_for(app.services.last_match)  # known before anything arrives
+        resumed = app.services.live_match()
+        assert resumed is not None and resumed.match_id == live["id"]
+        assert sim.wait_for_client(15)
+        sim.play(messages[half:], speed=0, hang_up=True)
+        matches = wait_for(lambda: settled(app, 1) and all_matches(app)[0]["state"] != "live")
+        assert matches, [(m["state"], m["teams"]) for m in all_matches(app)]
+        assert_detail_is_truth(
+            get(app, f"/api/v1/matches/{all_matches(app)[0]['id']}"), synthesis.truth.matches[0]
+        )
+        assert app.services.live_match() is None
+        last = app.services.last_match()
+        assert last is not None and last.state == "complete"
