@@ -26,6 +26,7 @@ from companion.services import Services
 from companion.storage import journal
 from companion.timefmt import now_us
 from companion.web import stats_api
+from companion.web.pages import pitch
 from companion.web.stats_reader import StatsReader
 
 # A row of the read API (a match, a session, a player, a day of trends): field names as in its
@@ -202,8 +203,15 @@ class PageData:
         return list(self._reader.players(limit, search or None))
 
     def career(self, primary_id: str) -> ApiItem | None:
-        """As ``GET /api/v1/players/{primary_id}`` (None: never met)."""
-        return self._reader.career(primary_id)
+        """As ``GET /api/v1/players/{primary_id}`` (None: never met), with what its drawings
+        need worked out once per generation (a long career has tens of thousands of touches):
+        ``heat`` (heatmap cells), ``halves`` (touches in their own half and the other),
+        ``arrows`` (the newest goals for the goal map) and ``fastest`` (km/h or None)."""
+        career = self._reader.career(primary_id)
+        if career is None:
+            return None
+        conn = self._services.readers.get()
+        return self._reader.cached(conn, ("career-view", primary_id), lambda: _drawn(career))
 
     def trends(self, period: str = "day", mode: str | None = None) -> list[ApiItem]:
         """As ``GET /api/v1/summary?period=...&mode=...``, oldest first."""
@@ -253,6 +261,21 @@ class MatchListing:
     matches: list[ApiItem]
     next_before: int | None
     problem: str | None
+
+
+GOALS_DRAWN = 200  # the newest goals on a career's goal map (all are counted)
+
+
+def _drawn(career: ApiItem) -> ApiItem:
+    goals = career["goals"]
+    speeds = [g["speed_kph"] for g in goals if g["speed_kph"] is not None]
+    return {
+        **career,
+        "heat": pitch.heatmap(career["touches"]),
+        "halves": pitch.halves(career["touches"]),
+        "arrows": pitch.goal_arrows(goals[-GOALS_DRAWN:]),
+        "fastest": max(speeds) if speeds else None,
+    }
 
 
 def _cursor(value: str | None) -> int | None:

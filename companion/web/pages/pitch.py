@@ -187,7 +187,20 @@ def timeline(match: Mapping[str, Any]) -> list[Moment]:
                 "" if speed is None else f"{speed:.0f} km/h",
             )
         )  # fmt: skip
-    return sorted(moments, key=lambda moment: moment.at)
+    return in_game_order(moments)
+
+
+def in_game_order(moments: list[Moment]) -> list[Moment]:
+    """By the game's clock (it counts down in regulation, up in overtime); a moment without a
+    clock (a crossbar hit) keeps its place after the moment received before it."""
+    moments = sorted(moments, key=lambda moment: moment.at)
+    keyed = []
+    progress: tuple[int, int] = (0, -(10**9))
+    for n, moment in enumerate(moments):
+        if moment.clock is not None:
+            progress = (1, moment.clock) if moment.overtime else (0, -moment.clock)
+        keyed.append((progress, n, moment))
+    return [moment for _, _, moment in sorted(keyed, key=lambda item: (item[0], item[1]))]
 
 
 def team_lines(match: Mapping[str, Any], team: int) -> list[Mapping[str, Any]]:

@@ -149,6 +149,22 @@ def streak(value: int | None) -> str:
     return f"{count} loss" + ("es" if count > 1 else "")
 
 
+def arena(name: str | None) -> str:
+    """The game's arena id as a person reads it: ``NeoTokyo_Standard_P`` is "NeoTokyo Standard"."""
+    if not name:
+        return "unknown arena"
+    words = name.removesuffix("_P").removesuffix("_p").replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
+
+
+def length_played(match: Mapping[str, Any]) -> str:
+    """How long a match was: the game seconds played where known, else its wall-clock span."""
+    seconds = match.get("played_s")
+    if seconds is None:
+        seconds = match.get("duration_s")
+    return "—" if seconds is None else human_duration(seconds)
+
+
 def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
@@ -166,6 +182,8 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         dash=dash,
         percent=percent,
         streak=streak,
+        arena=arena,
+        length_played=length_played,
     )
     env.globals.update(
         nav=NAV,
