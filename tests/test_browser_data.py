@@ -249,7 +249,44 @@ def test_live_score_follows_the_simulator(played: Played, driver: Any) -> None:
     assert wait_for(lambda: shown() == ("Live", *score_after(2))), (shown(), score_after(2))
     rows = driver.find_elements("css selector", "[data-field=live-players] tr")
     assert len(rows) == len(truth.players)
+    # The overlay follows the same board, with the session's record.
+    driver.get(played.url + "/overlay")
+    live_row = driver.find_element("css selector", '[data-slot="overlay-live"]')
+    over = lambda: tuple(  # noqa: E731
+        driver.find_element("css selector", f'[data-field="{k}"]').text for k in ("blue", "orange")
+    )
+    assert wait_for(lambda: live_row.is_displayed() and over() == score_after(2))
+    screenshot(driver, "overlay-live-1280")
     played.sim.play(messages[second_cut:], speed=0)  # the rest: the match ends
     final = tuple(str(s) for s in truth.team_scores)
-    assert wait_for(lambda: label.text == "Last match" and (blue.text, orange.text) == final)
+    assert wait_for(lambda: not live_row.is_displayed())
+    driver.get(played.url + "/")
+    label = driver.find_element("css selector", '[data-field="live-label"]')
+    assert label.text == "Last match"
+    assert (
+        tuple(
+            driver.find_element("css selector", f'[data-slot=live-match] [data-field="{k}"]').text
+            for k in ("blue", "orange")
+        )
+        == final
+    )
+    assert console_errors(driver) == []
+
+
+def test_me_chosen_among_recent_players(played: Played, driver: Any) -> None:
+    """After the live test: choosing "me" in the settings saves it (and puts it back)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    services = played.app.services
+    driver.get(f"{played.url}/auth?token={services.token}&next=/settings")
+    select = Select(driver.find_element(By.ID, "setting-me"))
+    choice = select.options[2].get_attribute("value")
+    select.select_by_value(choice)
+    driver.find_element(By.CSS_SELECTOR, "#settings-form button[type=submit]").click()
+    assert wait_for(lambda: "Saved: me" in driver.find_element(By.ID, "settings-message").text)
+    assert services.settings.me == choice
+    Select(driver.find_element(By.ID, "setting-me")).select_by_value("")
+    driver.find_element(By.CSS_SELECTOR, "#settings-form button[type=submit]").click()
+    assert wait_for(lambda: services.settings.me == "")
     assert console_errors(driver) == []

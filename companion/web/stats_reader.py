@@ -87,6 +87,12 @@ class StatsReader:
         found, marks, gap = self.all_sessions()
         return grouping.current(found, marks, gap, now_us()).summary()
 
+    def sessions_and_current(self, limit: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """``sessions(limit)`` and ``current_session()`` from one grouping."""
+        found, marks, gap = self.all_sessions()
+        now = grouping.current(found, marks, gap, now_us()).summary()
+        return [s.summary() for s in reversed(found[-limit:])], now
+
     # -- players and trends --------------------------------------------------------------------
 
     def players(self, limit: int, search: str | None = None) -> list[dict[str, Any]]:

@@ -194,9 +194,10 @@ class PageData:
         """As ``GET /api/v1/matches/{id}`` (None: no such match)."""
         return self._reader.match(match_id)
 
-    def sessions(self, limit: int = 100) -> list[ApiItem]:
-        """As ``GET /api/v1/sessions``, newest first."""
-        return list(self._reader.sessions(limit))
+    def sessions(self, limit: int = 100) -> tuple[list[ApiItem], ApiItem]:
+        """As ``GET /api/v1/sessions`` (newest first) and ``GET /api/v1/sessions/current``."""
+        found, current = self._reader.sessions_and_current(limit)
+        return list(found), current
 
     def players(self, search: str | None = None, limit: int = 200) -> list[ApiItem]:
         """As ``GET /api/v1/players?q=...``: everyone met, most games first."""

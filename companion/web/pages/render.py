@@ -158,11 +158,15 @@ def arena(name: str | None) -> str:
 
 
 def length_played(match: Mapping[str, Any]) -> str:
-    """How long a match was: the game seconds played where known, else its wall-clock span."""
+    """How long a match was (``5:00``, ``6:55``): the game seconds played where known, else
+    its wall-clock span."""
     seconds = match.get("played_s")
     if seconds is None:
         seconds = match.get("duration_s")
-    return "—" if seconds is None else human_duration(seconds)
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
 
 
 def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:

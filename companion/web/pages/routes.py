@@ -113,9 +113,10 @@ def create_pages_router(
 
     @router.get("/sessions")
     def sessions(request: Request) -> Response:
+        found, current = data.sessions()
         context = {
-            "sessions": data.sessions(),
-            "now_session": data.current_session(),
+            "sessions": found,
+            "now_session": current,
             "session_ok": has_session(request, services.token),
             "started": request.query_params.get("started") == "1",
             "message": None,
@@ -128,9 +129,10 @@ def create_pages_router(
         try:
             check_control_access(request, services.token, services.port)
         except UnauthorizedError as exc:
+            found, current = data.sessions()
             context = {
-                "sessions": data.sessions(),
-                "now_session": data.current_session(),
+                "sessions": found,
+                "now_session": current,
                 "session_ok": False,
                 "started": False,
                 "message": exc.message,

@@ -18,6 +18,11 @@
     var n = Math.abs(v);
     return v > 0 ? n + (n > 1 ? " wins" : " win") : n + (n > 1 ? " losses" : " loss");
   }
+  function arena(name) {  // as the pages word it (render.arena): "Stadium_P" is "Stadium"
+    if (!name) return "unknown arena";
+    var words = name.replace(/_[Pp]$/, "").replace(/_/g, " ").trim();
+    return words ? words.charAt(0).toUpperCase() + words.slice(1) : name;
+  }
   function show(selector, on) {
     document.querySelectorAll(selector).forEach(function (n) { n.hidden = !on; });
   }
@@ -42,7 +47,7 @@
       n.textContent = board.live ? "Live" : "Last match";
       n.className = "badge " + (board.live ? "badge-live" : "badge-off");
     });
-    set("live-what", (m.mode || "") + " · " + (m.arena || ""));
+    set("live-what", (m.mode || "") + " · " + arena(m.arena));
     fields("live-link").forEach(function (n) { n.href = "/matches/" + m.id; });
     fields("live-players").forEach(function (body) {
       var rows = document.createDocumentFragment();
