@@ -166,6 +166,13 @@ def test_trend_charts_draw(played: Played, driver: Any) -> None:
     assert all(n > 500 for n in wait_for(lambda: driver.execute_script(drawn)))
     legend = " ".join(e.text for e in driver.find_elements("css selector", ".u-series"))
     assert "Win rate" in legend and "Goals" in legend and "Shooting" in legend
+    # Hovering a chart shows that day's numbers in its legend.
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    over = driver.find_element("css selector", '[data-chart="win_rate"] .u-over')
+    ActionChains(driver).move_to_element_with_offset(over, over.size["width"] // 2 - 2, 0).perform()
+    value = driver.find_elements("css selector", '[data-chart="win_rate"] .u-series .u-value')[1]
+    assert wait_for(lambda: value.text.endswith("%")), value.text
     assert console_errors(driver) == []
 
 
@@ -194,9 +201,11 @@ def test_match_filters_work(played: Played, driver: Any) -> None:
     assert console_errors(driver) == []
 
 
-@pytest.mark.parametrize("which", ["/matches", "match", "/players", "/sessions", "/trends"])
+@pytest.mark.parametrize(
+    "which", ["/", "/matches", "match", "/players", "career", "/sessions", "/trends", "/status"]
+)
 def test_tab_reaches_every_control(played: Played, driver: Any, which: str) -> None:
-    path = f"/matches/{played.ids[-1]}" if which == "match" else which
+    path = {"match": f"/matches/{played.ids[-1]}", "career": _paths(played)[6][1]}.get(which, which)
     token = played.app.services.token
     driver.get(f"{played.url}/auth?token={token}&next={quote(path)}")
     controls = driver.execute_script(FOCUSABLE)
