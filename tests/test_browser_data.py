@@ -216,6 +216,12 @@ def test_tab_reaches_every_control(played: Played, driver: Any, which: str) -> N
     assert missing == []
 
 
+def _record(driver: Any) -> tuple[str, str]:
+    return tuple(  # type: ignore[return-value]
+        driver.find_element("css selector", f'[data-field="{k}"]').text for k in ("wins", "losses")
+    )
+
+
 def _scorer(message: WireMessage) -> str:
     """The scorer's name of a GoalScored message (empty in the echo after a replay)."""
     data = json.loads(message.raw)["Data"]
@@ -269,6 +275,14 @@ def test_live_score_follows_the_simulator(played: Played, driver: Any) -> None:
     played.sim.play(messages[second_cut:], speed=0)  # the rest: the match ends
     final = tuple(str(s) for s in truth.team_scores)
     assert wait_for(lambda: not live_row.is_displayed())
+    before = tuple(s) if (s := _record(driver)) else None
+
+    def record_is_current() -> bool:
+        now = httpx.get(played.url + "/api/v1/sessions/current").json()
+        return _record(driver) == (str(now["wins"]), str(now["losses"])) and now["games"] > 0
+
+    # The session's record follows the ended match without a reload.
+    assert wait_for(record_is_current), (before, _record(driver))
     driver.get(played.url + "/")
     label = driver.find_element("css selector", '[data-field="live-label"]')
     assert label.text == "Last match"

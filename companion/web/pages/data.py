@@ -23,7 +23,7 @@ from companion.gamesetup import enable, inspect, protected_folders
 from companion.model import MatchSummary, NewEvent
 from companion.pipeline.match_derivation import CONTROL_SOURCE, NEW_SESSION_EVENT
 from companion.services import Services
-from companion.storage import journal
+from companion.storage import journal, page_queries
 from companion.timefmt import now_us
 from companion.web import stats_api
 from companion.web.pages import pitch
@@ -235,16 +235,15 @@ class PageData:
         """Who "me" is and why: ``(primary_id, "configured" | "detected" | None)``."""
         return self._reader.me_source()
 
-    def recent_people(self, matches: int = 20) -> list[tuple[str, str]]:
-        """``(primary_id, name)`` of everyone (bots left out) in the newest matches, the
-        current "me" among them: the choices for the ``me`` setting."""
-        seen: dict[str, str] = {}
-        for outline in self._reader.matches(limit=matches)[0]:
-            match = self._reader.match(outline["id"], whole=False)
-            for player in match["players"] if match else ():
-                if player["primary_id"] and not player["bot"]:
-                    seen.setdefault(player["primary_id"], player["name"])
-        return sorted(seen.items(), key=lambda item: item[1].casefold())
+    def recent_people(self, matches: int = 300) -> list[ApiItem]:
+        """Everyone (bots left out) in the newest matches, me included, most games first, as
+        ``{"primary_id", "name", "games"}``: the match history's player filter and the choices
+        for the ``me`` setting (cheap at any history size, unlike all players met)."""
+        conn = self._services.readers.get()
+        return [
+            {"primary_id": pid, "name": name, "games": games}
+            for pid, name, games in page_queries.recent_people(conn, matches)
+        ]
 
 
 @dataclass(frozen=True, slots=True)

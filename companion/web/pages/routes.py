@@ -4,6 +4,10 @@ beyond choosing what to show).
 Settings are saved by ``PATCH /api/v1/settings`` from the page's script; without JavaScript the
 form posts here to ``POST /settings``, which needs the same dashboard session and same-origin
 ``Origin`` and answers with the page again (303 after a save, so a reload does not repeat it).
+The sessions page's "Start a new session" is a plain form posting to ``POST /sessions/new``
+under the same rules (it journals what ``POST /api/v1/sessions/new`` does).
+
+A missing match or player gets the HTML 404 page that names what was asked for.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def create_pages_router(
             "listing": listing,
             "matches": listing.matches,
             "filters": filters,
-            "people": data.players(limit=500),
+            "people": [p for p in data.recent_people() if p["primary_id"] != data.me()[0]],
             "next_query": _with(filters, before=listing.next_before),
             "first_query": _with(filters, before=None) if "before" in filters else None,
         }
@@ -157,7 +161,7 @@ def create_pages_router(
             "errors": {},
             "message": None,
             "values": {},
-            "people": data.recent_people(),
+            "people": data.recent_people(50),
             "me": data.me(),
             **extra,
         }

@@ -1,7 +1,8 @@
 // Dashboard and overlay: the live score, polled from /api/v1/live?since=<version> twice a second
 // (an empty 204 while nothing changed, so it stays under a second behind the game), and the
-// current session from /api/v1/sessions/current whenever the board changes. Without JavaScript
-// the page shows what it was served with.
+// current session from /api/v1/sessions/current when a match starts or ends (and every 15 s,
+// since a session also ends by the clock). Without JavaScript the page shows what it was
+// served with.
 (function () {
   "use strict";
   var live = document.querySelector("[data-live-url]");
@@ -9,6 +10,7 @@
   var sessionBox = document.querySelector("[data-session-url]");
   var version = live.dataset.version || "";
   var busy = false;
+  var shownKey = live.dataset.key || "";  // which match is on the board, and is it live
 
   function fields(name) { return document.querySelectorAll('[data-field="' + name + '"]'); }
   function set(name, value) { fields(name).forEach(function (n) { n.textContent = value; }); }
@@ -95,7 +97,9 @@
         if (!board) return;
         version = String(board.version);
         drawBoard(board);
-        refreshSession();
+        var key = (board.match ? board.match.id : "none") + ":" + board.live;
+        if (key !== shownKey) refreshSession();
+        shownKey = key;
       })
       .catch(function () { /* companion stopped or restarting: keep what is shown */ })
       .then(function () { busy = false; });
