@@ -313,3 +313,21 @@ def test_me_chosen_among_recent_players(played: Played, driver: Any) -> None:
     driver.find_element(By.CSS_SELECTOR, "#settings-form button[type=submit]").click()
     assert wait_for(lambda: services.settings.me == "")
     assert console_errors(driver) == []
+
+
+def test_start_a_new_session_from_the_sessions_page(played: Played, driver: Any) -> None:
+    """Last: the button empties the current session (the dashboard shows none running)."""
+    from selenium.webdriver.common.by import By
+
+    services = played.app.services
+    driver.get(f"{played.url}/auth?token={services.token}&next=/sessions")
+    driver.find_element(By.ID, "new-session-button").click()
+    assert wait_for(lambda: "started=1" in driver.current_url)
+    assert "next match" in driver.find_element(By.CSS_SELECTOR, ".alert-ok").text
+    screenshot(driver, "sessions-started-1280")
+    driver.get(played.url + "/")
+    assert wait_for(lambda: httpx.get(played.url + "/api/v1/sessions/current").json()["games"] == 0)
+    driver.get(played.url + "/")
+    empty = driver.find_element(By.CSS_SELECTOR, "[data-slot=current-session] .session-empty")
+    assert empty.is_displayed()
+    assert console_errors(driver) == []

@@ -8,13 +8,26 @@ import sqlite3
 
 def recent_people(conn: sqlite3.Connection, matches: int) -> list[tuple[str, str, int]]:
     """``(primary_id, name, games)`` of everyone (bots left out) in the newest ``matches``
-    matches, most games first; the name is the one of their newest match."""
-    rows = conn.execute(
-        "SELECT p.primary_id, p.name, count(*) AS games, max(p.match_id) AS latest "
-        "FROM (SELECT id FROM matches ORDER BY id DESC LIMIT ?) AS m "
-        "JOIN match_players p ON p.match_id = m.id "
-        "WHERE p.bot = 0 AND p.primary_id IS NOT NULL "
-        "GROUP BY p.primary_id ORDER BY games DESC, latest DESC",
-        (matches,),
-    ).fetchall()
-    return [(str(row[0]), str(row[1]), int(row[2])) for row in rows]
+    matches, most games first; the name is the one of their newest match.
+
+    Two plain range reads (the newest ids, then their players by the primary key) and the
+    counting here: a GROUP BY in SQL tempts the planner into walking the whole player index."""
+    row = conn.execute(
+        "SELECT min(id) FROM (SELECT id FROM matches ORDER BY id DESC LIMIT ?)", (matches,)
+    ).fetchone()
+    if row is None or row[0] is None:
+        return []
+    people: dict[str, tuple[str, int, int]] = {}
+    for primary_id, name, match_id in conn.execute(
+        "SELECT primary_id, name, match_id FROM match_players "
+        "WHERE match_id >= ? AND bot = 0 AND primary_id IS NOT NULL",
+        (row[0],),
+    ):
+        seen = people.get(primary_id)
+        if seen is None:
+            people[primary_id] = (name, 1, match_id)
+        else:
+            newest = match_id > seen[2]
+            people[primary_id] = (name if newest else seen[0], seen[1] + 1, max(match_id, seen[2]))
+    ranked = sorted(people.items(), key=lambda item: (-item[1][1], -item[1][2]))
+    return [(pid, name, games) for pid, (name, games, _) in ranked]

@@ -62,13 +62,14 @@ def create_pages_router(
     @router.get("/matches")
     def matches(request: Request) -> Response:
         filters = {k: v for k, v in request.query_params.items() if v}
+        me = data.me()[0]
         limit = filters.get("limit", "")
         listing = data.matches(filters, int(limit) if limit.isdigit() else 50)
         context = {
             "listing": listing,
             "matches": listing.matches,
             "filters": filters,
-            "people": [p for p in data.recent_people() if p["primary_id"] != data.me()[0]],
+            "people": [p for p in data.recent_people() if p["primary_id"] != me],
             "next_query": _with(filters, before=listing.next_before),
             "first_query": _with(filters, before=None) if "before" in filters else None,
         }
