@@ -322,7 +322,10 @@ def test_start_a_new_session_from_the_sessions_page(played: Played, driver: Any)
     services = played.app.services
     driver.get(f"{played.url}/auth?token={services.token}&next=/sessions")
     driver.find_element(By.ID, "new-session-button").click()
-    assert wait_for(lambda: "started=1" in driver.current_url)
+    assert wait_for(lambda: "started=1" in driver.current_url), (
+        driver.current_url,
+        driver.page_source[:600],
+    )
     assert "next match" in driver.find_element(By.CSS_SELECTOR, ".alert-ok").text
     screenshot(driver, "sessions-started-1280")
     driver.get(played.url + "/")

@@ -57,6 +57,8 @@ def test_every_page_has_the_frame(client: TestClient, path: str) -> None:
 def test_pages_load_nothing_from_the_network(client: TestClient, path: str) -> None:
     response = client.get(path, headers=HTML)
     assert "default-src 'self'" in response.headers["content-security-policy"]
+    # Same-origin forms must carry this origin in their Origin header (no-referrer makes it null).
+    assert response.headers["referrer-policy"] == "same-origin"
     soup = BeautifulSoup(response.text, "html.parser")
     assets = [tag["src"] for tag in soup.find_all("script")]
     assets += [tag["href"] for tag in soup.find_all("link")]

@@ -48,10 +48,13 @@ _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 )
+# same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on a form's POST,
+# and the pages' plain forms (settings, new session) must show companion's own origin to pass the
+# cross-origin check. Nothing leaks to other sites either way.
 PAGE_HEADERS = {
     "Content-Security-Policy": _CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
