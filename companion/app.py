@@ -93,6 +93,7 @@ class CompanionApp:
             last_match=lambda: matches.summaries()[0],
             live_match=lambda: matches.summaries()[1],
             live_board=board,
+            stats_outdated=lambda: matches.outdated,
         )
         if self.settings.game:
             outbox = JournalOutbox(writer.submit)

@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="try companion without the game: a built-in simulator plays made-up matches into "
         "a throwaway data folder",
     )
+    parser.add_argument(
+        "--selftest",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="REPORT.json",
+        help="check this installation in a throwaway data folder, print a verdict, exit 0 or 1 "
+        "(--selftest=PATH also writes the result as JSON)",
+    )
     settings = parser.add_argument_group("settings (override config.toml and COMPANION_*)")
     for spec in SPECS:
         if spec.kind == "bool":
@@ -104,6 +113,10 @@ def _settings_from(args: argparse.Namespace, paths: Paths) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     ensure_std_streams()
     args = build_parser().parse_args(argv)
+    if args.selftest is not None:  # before anything touches the user's folders
+        from companion.selftest import run_selftest
+
+        return run_selftest(Path(args.selftest) if args.selftest else None)
     data_dir = args.data_dir
     if data_dir is None and os.environ.get("COMPANION_DATA_DIR"):
         data_dir = Path(os.environ["COMPANION_DATA_DIR"])
@@ -130,8 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from companion.demo import run_demo
 
             return run_demo(settings, args.data_dir, _say)
-        return _run(settings, paths, headless=args.no_tray)
+        # Start on login must start this same installation: keep an explicit data folder.
+        explicit = paths.data_dir if data_dir is not None else None
+        return _run(settings, paths, headless=args.no_tray, data_dir=explicit)
     except AlreadyRunningError as exc:
+        if args.command is None and not args.no_tray and not args.demo:
+            # Double-clicking the shortcut again: show the running instance instead.
+            return _open_running_instance(paths, exc.url)
         _say(f"companion: {exc}")
         return EXIT_ALREADY_RUNNING
     except StartupError as exc:
@@ -144,15 +162,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
-def _run(settings: Settings, paths: Paths, headless: bool) -> int:
+def _run(settings: Settings, paths: Paths, headless: bool, data_dir: Path | None) -> int:
     from companion.app import CompanionApp
 
+    # No token yet: nobody has opened this installation's dashboard before.
+    first_start = not paths.token_file.exists()
     app = CompanionApp(settings, paths)
     app.start()
     _say(f"companion {__version__} is running at {app.url}/ (data folder: {paths.data_dir})")
-    if not headless:
-        _say("companion: no tray icon in this build yet; running headless (Ctrl+C to quit)")
-    return app.run_headless()
+    if headless:
+        return app.run_headless()
+    from companion.tray.run import run_with_tray
+
+    return run_with_tray(app, _say, first_start=first_start, data_dir=data_dir)
+
+
+SECOND_LAUNCH_WAIT_S = 10.0
+
+
+def _open_running_instance(paths: Paths, url: str | None) -> int:
+    """Open the running instance's dashboard (logged in) and exit 0; exit 3 if it cannot be
+    found (it may still be starting: its ``server.json`` is awaited for a few seconds)."""
+    import time
+
+    from companion.instance import read_server_file
+    from companion.tray.desktop import open_url
+    from companion.tray.menu import dashboard_url
+
+    deadline = time.monotonic() + SECOND_LAUNCH_WAIT_S
+    while url is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        info = read_server_file(paths.server_file)
+        found = info.get("url") if info else None
+        url = found if isinstance(found, str) else None
+    try:
+        token = paths.token_file.read_text(encoding="ascii").strip()
+    except OSError:
+        token = ""
+    if url is None or not token:
+        _say(
+            "companion: companion is already running for this data folder, but its dashboard "
+            "address is unknown"
+        )
+        return EXIT_ALREADY_RUNNING
+    _say(f"companion is already running at {url}/; opening its dashboard")
+    # Wait for the browser hand-off: this process ends right after.
+    open_url(dashboard_url(url, token)).join(SECOND_LAUNCH_WAIT_S)
+    return EXIT_OK
 
 
 def _db_reset(paths: Paths) -> int:

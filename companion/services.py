@@ -37,6 +37,8 @@ class Services:
     last_match: Callable[[], MatchSummary | None] = lambda: None
     live_match: Callable[[], MatchSummary | None] = lambda: None
     live_board: LiveBoard = field(default_factory=LiveBoard)
+    # True when the stored stats come from an older derivation (``companion rebuild`` redoes them)
+    stats_outdated: Callable[[], bool] = lambda: False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def swap_settings(self, settings: Settings) -> None:

@@ -94,6 +94,9 @@ SPECS: tuple[SettingSpec, ...] = (
         24 * 60,
     ),
     SettingSpec("notifications", "bool", True, "show desktop notifications"),
+    SettingSpec(
+        "notify_match_summary", "bool", False, "a notification with the result of each match"
+    ),
     SettingSpec("log_level", "choice", "info", "how much to log", choices=LOG_LEVELS),
 )
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
@@ -113,6 +116,7 @@ class Settings:
     session_gap_minutes: int = 30
     match_silence_minutes: int = 15
     notifications: bool = True
+    notify_match_summary: bool = False
     log_level: str = "info"
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
 

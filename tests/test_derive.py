@@ -482,6 +482,20 @@ def test_spectator_view_detects_nobody_as_me() -> None:
     assert (match.me_primary_id, match.result) == (None, None)
 
 
+@pytest.mark.parametrize(
+    ("playlist", "expected"),
+    [(None, "1v1"), (13, "3v3"), (11, "2v2"), (27, "2v2"), (6, "1v1"), (999, "1v1")],
+)
+def test_mode_from_the_playlist_where_it_fixes_one_else_from_the_roster(
+    playlist: int | None, expected: str
+) -> None:
+    script = Script()
+    game = {} if playlist is None else {"PlaylistId": playlist}
+    script.tick([ZOE, STAR], **game)  # one a side so far: the playlist knows better
+    match = only(derive(script.items)).match
+    assert (match.mode, match.playlist_id) == (expected, playlist)
+
+
 # -- idempotency and transactions ------------------------------------------------------------
 
 

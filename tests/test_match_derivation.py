@@ -10,10 +10,11 @@ from pathlib import Path
 from companion.model import NewEvent
 from companion.pipeline.derivation import Derivations, LatestStateDerivation
 from companion.pipeline.match_derivation import MatchDerivation
+from companion.pipeline.rebuild import rebuild
 from companion.pipeline.worker import Worker
 from companion.simulator import SynthOptions, synthesize
 from companion.sources.feed_session import FeedSession
-from companion.storage import journal, match_queries
+from companion.storage import journal, match_queries, match_store
 from companion.storage.database import connect, open_database
 from companion.tickblock import TICK_BLOCK_EVENT
 
@@ -125,3 +126,28 @@ def test_a_plugins_own_events_never_open_or_shift_a_match(tmp_path: Path) -> Non
         keys.append([m["key"] for m in match_queries.list_matches(conn, None, limit=5)[0]])
         conn.close()
     assert keys[0] == keys[1] and len(keys[0]) == 1 and keys[0][0].startswith("offline-")
+
+
+def test_stats_from_an_older_derivation_are_flagged_until_rebuilt(tmp_path: Path) -> None:
+    db = tmp_path / "companion.db"
+    open_database(db)
+    conn = connect(db)
+    append(conn, journal_rows(SynthOptions(seed=1, rate=2, matches=1, mode="1v1")))
+    worker = Worker(Derivations([LatestStateDerivation(), MatchDerivation()]))
+    worker.prepare(conn)
+    apply_all(worker, conn)
+    conn.execute("UPDATE derive_state SET version = 0")  # as an older companion left them
+
+    again = MatchDerivation()
+    Worker(again).prepare(conn)
+    assert again.outdated
+    rebuild(conn, silence_us=None)
+    after = MatchDerivation()
+    Worker(after).prepare(conn)
+    assert not after.outdated
+    match_store.clear(conn)
+    conn.execute("UPDATE derive_state SET version = 0")
+    empty = MatchDerivation()
+    Worker(empty).prepare(conn)
+    assert not empty.outdated  # nothing derived yet: nothing to redo
+    conn.close()

@@ -61,6 +61,8 @@ def test_rebuild_gives_what_the_live_app_built_and_again_the_same(tmp_path: Path
         assert "quit it first" in busy.stderr
     live = derived_tables(data / "companion.db")
     assert len(live["matches"]) == len(synthesis.truth.matches)
+    telemetry = [orjson.loads(row[-1]) for row in live["match_players"] if not row[6]]
+    assert telemetry and all(t["seconds"] > 0 for t in telemetry)  # spectator view: everyone
 
     done = companion("--data-dir", str(data), "rebuild")
     assert done.returncode == 0, done.stderr

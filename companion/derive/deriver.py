@@ -39,10 +39,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from companion.derive.block_ticks import BlockTicks, TickColumns
 from companion.derive.keys import offline_key, online_key
 from companion.derive.match import MatchState, Memento
 from companion.derive.payloads import TickView, as_str, read_tick
 from companion.derive.records import Item, MatchBundle
+from companion.tickblock import DecodedBlock
 
 TICK = "UpdateState"
 # Events that say a (new) match is being set up: after an end they start the next segment.
@@ -98,16 +100,26 @@ class MatchDeriver:
 
     # -- feeding ------------------------------------------------------------------------------
 
-    def apply(self, item: Item | tuple[str, int | None, int, str, Any]) -> bool:
+    def apply(
+        self, item: Item | tuple[str, int | None, int, str, Any], *, coalesced: bool = False
+    ) -> bool:
         """Apply one item; ``False`` when it was skipped as a repeat or stale. If it raises, the
-        deriver is as it was before the call."""
+        deriver is as it was before the call.
+
+        ``coalesced``: the item is a tick of a tick block whose data says ``"coalesced": n``
+        (ticks were folded into it while storage was behind): its match's telemetry is then
+        marked approximate. The block's data is the caller's, so the caller says so, for every
+        tick of such a block (see :func:`companion.derive.is_coalesced`)."""
         stream, seq, at_us, event, data = item
         if seq is not None and seq <= self._seqs.get(stream, -1):
             self.counters.skipped += 1
             return False
         if event == TICK:
-            # Parse first (it cannot raise on odd input), then change state.
-            self._tick(read_tick(data if isinstance(data, dict) else {}), at_us)
+            # Parse first (it cannot raise on odd input), then change state. A tick block's
+            # ticks come as views already (``companion.derive.block_ticks``).
+            if not isinstance(data, TickView):
+                data = read_tick(data if isinstance(data, dict) else {})
+            self._tick(data, at_us, coalesced)
         else:
             mark = self._mark()
             try:
@@ -119,6 +131,32 @@ class MatchDeriver:
             self._seqs[stream] = seq
         self.counters.applied += 1
         return True
+
+    def apply_block(
+        self, stream: str, block: DecodedBlock, reader: BlockTicks, *, coalesced: bool = False
+    ) -> int:
+        """Apply a tick block's ticks, in order: the same as :meth:`apply` for each (ticks not
+        beyond the stream's seq are skipped), but read by columns (see
+        :meth:`MatchState.on_ticks`); keyframes, kept verbatim, go one by one. ``reader`` is
+        the stream's :class:`BlockTicks`. Returns the ticks applied."""
+        n = len(block.rows)
+        skip = max(0, self._seqs.get(stream, -1) + 1 - block.first_seq)
+        if skip >= n:
+            self.counters.skipped += n
+            return 0
+        self.counters.skipped += skip
+        columns = reader.columns(block)
+        start = skip
+        for index in sorted(k for k in block.keyframes if k >= skip):
+            if index > start:
+                self._ticks(columns, start, index, coalesced)
+            self._tick(read_tick(block.keyframes[index]), columns.times[index], coalesced)
+            start = index + 1
+        if start < n:
+            self._ticks(columns, start, n, coalesced)
+        self._seqs[stream] = block.first_seq + n - 1
+        self.counters.applied += n - skip
+        return n - skip
 
     def raise_seqs(self, seqs: Mapping[str, int]) -> None:
         """Treat every seq up to ``seqs[stream]`` as seen (a deriver that resumes after a
@@ -144,7 +182,7 @@ class MatchDeriver:
 
     # -- routing ------------------------------------------------------------------------------
 
-    def _tick(self, tick: TickView, at_us: int) -> None:
+    def _tick(self, tick: TickView, at_us: int, coalesced: bool) -> None:
         self._expire(at_us)
         current = self._open_match()
         guid = tick.guid if tick.guid is not None else (current.guid if current else "")
@@ -157,7 +195,33 @@ class MatchDeriver:
                 return
             current = self._open(guid, at_us)
         current.on_tick(tick, at_us)
+        if coalesced:
+            current.telemetry.approximate = True
         if current.key is None and not tick.replay and tick.players:
+            roster = ((p.team, p.name, p.primary_id) for p in tick.players)
+            current.assign_key(offline_key(current.started_at_us, tick.arena, roster))
+        self._touch()
+
+    def _ticks(self, columns: TickColumns, start: int, end: int, coalesced: bool) -> None:
+        """Ticks ``start`` to ``end - 1`` of one block (one header): routed as :meth:`_tick`
+        routes each (they all name the same match)."""
+        self._expire(columns.times[start])
+        current = self._open_match()
+        guid = columns.guid if columns.guid is not None else (current.guid if current else "")
+        if current is not None and current.guid != guid:
+            self._close(current)
+            current = None
+        if current is None:
+            if not columns.has_players:
+                self.counters.ignored += end - start  # menus: no match to speak of
+                return
+            current = self._open(guid, columns.times[start])
+        live_before = current.live_ticks
+        current.on_ticks(columns, start, end)
+        if coalesced:
+            current.telemetry.approximate = True
+        if current.key is None and current.live_ticks > live_before:
+            tick = columns.view(end - 1)
             roster = ((p.team, p.name, p.primary_id) for p in tick.players)
             current.assign_key(offline_key(current.started_at_us, tick.arena, roster))
         self._touch()

@@ -2,9 +2,11 @@
 
 This module owns what happens *within* a match: the scoreboard of the last non-replay tick,
 teams, clock and overtime, goals (never the empty echo), statfeed events, ball and crossbar hits,
-demolitions received, who the camera follows, and how the match ended. Which match an event
-belongs to, keys and segments are :mod:`companion.derive.deriver`'s business; MVP and "result
-for me" are worked out when a bundle is built (:mod:`companion.derive.outcome`).
+demolitions received, who the camera follows, how the match ended, and which ticks feed each
+player's telemetry (summed by :mod:`companion.derive.telemetry`). Which match an event belongs
+to, keys and segments are :mod:`companion.derive.deriver`'s business; mode, MVP and "result for
+me" are worked out when a bundle is built (:mod:`companion.derive.output`,
+:mod:`companion.derive.outcome`).
 
 Replay ticks (``Game.bReplay``) never change final figures: they replay the cars of the seconds
 before a goal. Ball and crossbar hits while a replay shows are ignored for the same reason.
@@ -18,7 +20,8 @@ import copy
 from dataclasses import replace
 from typing import Any
 
-from companion.derive import outcome
+from companion.derive import output
+from companion.derive.block_ticks import TickColumns
 from companion.derive.payloads import (
     TeamRow,
     TickView,
@@ -30,7 +33,7 @@ from companion.derive.payloads import (
     location,
     ref,
 )
-from companion.derive.players import PlayerState, Roster, is_bot, new_player, player_key
+from companion.derive.players import PlayerState, Roster, new_player, player_key
 from companion.derive.records import (
     ABANDONED,
     COMPLETE,
@@ -41,13 +44,13 @@ from companion.derive.records import (
     GoalRecord,
     Location,
     MatchBundle,
-    MatchRecord,
-    PlayerLine,
     StatfeedRecord,
-    TeamRecord,
 )
+from companion.derive.telemetry import MatchTelemetry
+from companion.tickblock import UNKNOWN
 
 _UNTOUCHED = 255  # Ball.TeamNum before the first touch of a round
+_OVERTIME_BIT, _REPLAY_BIT = 1, 2  # a tick block's game bits
 
 
 class MatchState:
@@ -81,6 +84,8 @@ class MatchState:
         self.overtime = False
         self.replaying = False
         self.kickoff_pending = True
+        self.ball_team: int | None = None  # Ball.TeamNum of the last non-replay tick
+        self.telemetry = MatchTelemetry()
         self.last_hit: dict[str, Location] = {}
         self.targets: dict[str, int] = {}  # camera target in player view, non-replay ticks
         self.live_ticks = 0
@@ -103,6 +108,7 @@ class MatchState:
         twin.team_sizes = dict(self.team_sizes)
         twin.last_hit = dict(self.last_hit)
         twin.targets = dict(self.targets)
+        twin.telemetry = self.telemetry.copy()
         return twin
 
     def _lengths(self) -> tuple[int, int, int, int]:
@@ -114,10 +120,30 @@ class MatchState:
         """A non-replay tick updates the scoreboard (latest wins); a replay tick only says a
         replay is showing. The caller has parsed the tick already, so nothing here raises."""
         self.last_at_us = at_us
-        self.replaying = tick.replay
+        telemetry = self.telemetry
+        telemetry.tick(at_us)
         if tick.replay:
+            if not self.replaying:
+                telemetry.break_boost()  # the replay shows old boost; play resumes at a kickoff
+            self.replaying = True
             return
+        self.replaying = False
         self.live_ticks += 1
+        if tick.ball_team == _UNTOUCHED and self.ball_team != _UNTOUCHED:
+            telemetry.break_boost()  # cars back on the kickoff pads, boost reset to 33
+        self.ball_team = tick.ball_team
+        self._scoreboard(tick)
+        telemetry.keep(self.latest, tick.players)
+        self._clock(tick.clock, tick.overtime)
+        if tick.ball_team == _UNTOUCHED:
+            self.kickoff_pending = True
+        if tick.target is not None and tick.player_view:
+            who = self.roster().resolve(tick.target)
+            if who is not None and who.player_key is not None:
+                self.targets[who.player_key] = self.targets.get(who.player_key, 0) + 1
+
+    def _scoreboard(self, tick: TickView) -> None:
+        """What a non-replay tick says of the game and the players (latest wins)."""
         if tick.arena:
             self.arena = tick.arena
         if tick.playlist_id is not None:
@@ -141,13 +167,47 @@ class MatchState:
         self.latest = tuple(keys)
         for num, size in sizes.items():
             self.team_sizes[num] = max(size, self.team_sizes.get(num, 0))
-        self._clock(tick.clock, tick.overtime)
-        if tick.ball_team == _UNTOUCHED:
-            self.kickoff_pending = True
+
+    def on_ticks(self, columns: TickColumns, start: int, end: int) -> None:
+        """Ticks ``start`` to ``end - 1`` of a tick block, by its columns: the same as
+        :meth:`on_tick` for each, but the scoreboard (latest wins) is read from the last
+        non-replay one only, and telemetry keeps a reference to the columns, not a row per
+        player. A block has one header, so the roster, teams and camera do not change in it."""
+        telemetry = self.telemetry
+        times, bits, clocks, balls = columns.times, columns.bits, columns.clock, columns.ball_team
+        last_live = -1
+        live = 0
+        for i in range(start, end):
+            telemetry.tick(times[i])
+            game = bits[i]
+            if game & _REPLAY_BIT:
+                if not self.replaying:
+                    telemetry.break_boost()  # the replay shows old boost; play resumes at a kickoff
+                self.replaying = True
+                continue
+            self.replaying = False
+            live += 1
+            ball = balls[i]
+            if ball == _UNTOUCHED and self.ball_team != _UNTOUCHED:
+                telemetry.break_boost()  # cars back on the kickoff pads, boost reset to 33
+            self.ball_team = None if ball == UNKNOWN else ball
+            telemetry.keep_columns(columns, i)
+            clock = clocks[i]
+            if clock != UNKNOWN:
+                self._clock(clock, bool(game & _OVERTIME_BIT))
+            if ball == _UNTOUCHED:
+                self.kickoff_pending = True
+            last_live = i
+        self.last_at_us = times[end - 1]
+        if last_live < 0:
+            return
+        tick = columns.view(last_live)
+        self.live_ticks += live
+        self._scoreboard(tick)
         if tick.target is not None and tick.player_view:
             who = self.roster().resolve(tick.target)
             if who is not None and who.player_key is not None:
-                self.targets[who.player_key] = self.targets.get(who.player_key, 0) + 1
+                self.targets[who.player_key] = self.targets.get(who.player_key, 0) + live
 
     def _clock(self, clock: int | None, overtime: bool) -> None:
         if clock is None:
@@ -177,6 +237,10 @@ class MatchState:
         self._clock(as_int(data.get("TimeSeconds")), bool(data.get("bOvertime")))
 
     def _on_countdown(self, data: dict[str, Any], at_us: int) -> None:
+        self.kickoff_pending = True
+        self.telemetry.break_boost()  # cars back on the kickoff pads, boost reset to 33
+
+    def _on_round_started(self, data: dict[str, Any], at_us: int) -> None:
         self.kickoff_pending = True
 
     def _on_goal(self, data: dict[str, Any], at_us: int) -> None:
@@ -310,71 +374,7 @@ class MatchState:
 
     def bundle(self, me: str | None) -> MatchBundle:
         """Everything derived so far as frozen records (requires a key)."""
-        if self.key is None:
-            raise ValueError("this match has no key yet")
-        key = self.key
-        me_id, me_source = outcome.who_is_me(self.players, self.targets, me)
-        mvp = outcome.mvp(self.players, self.winner_team) if self.ended else None
-        my_team = next((p.team for p in self.players.values() if p.primary_id == me_id), None)
-        ended_at = self.ended_at_us
-        played = None
-        if self.regulation_s is not None and self.regulation_left is not None:
-            played = self.regulation_s - self.regulation_left + (self.overtime_s or 0)
-        match = MatchRecord(
-            key=key,
-            guid=self.guid,
-            segment=self.segment,
-            arena=self.arena,
-            mode=outcome.mode(self.team_sizes),
-            playlist_id=self.playlist_id,
-            started_at_us=self.started_at_us,
-            ended_at_us=ended_at,
-            duration_s=None if ended_at is None else (ended_at - self.started_at_us) / 1e6,
-            played_s=played,
-            overtime=self.overtime,
-            state=self.state,
-            forfeit=self.forfeit,
-            teams=tuple(
-                TeamRecord(t.num, t.name, t.color_primary, t.color_secondary, t.score)
-                for _, t in sorted(self.teams.items())
-            ),
-            winner_team=self.winner_team,
-            mvp=mvp,
-            me_primary_id=me_id,
-            me_source=me_source,
-            result=outcome.result(self.state, self.winner_team, my_team, me_id is not None),
-            last_at_us=self.last_at_us,
-        )
-        players = tuple(
-            PlayerLine(
-                match_key=key,
-                player_key=p.key,
-                name=p.name,
-                primary_id=p.primary_id,
-                shortcut=p.shortcut,
-                team=p.team,
-                bot=is_bot(p.primary_id),
-                score=p.stats[0],
-                goals=p.stats[1],
-                shots=p.stats[2],
-                assists=p.stats[3],
-                saves=p.stats[4],
-                touches=p.stats[5],
-                car_touches=p.stats[6],
-                demos=p.stats[7],
-                demos_taken=p.demos_taken,
-                is_me=me_id is not None and p.primary_id == me_id,
-            )
-            for p in self.players.values()
-        )
-        return MatchBundle(
-            match,
-            players,
-            tuple(self.goals),
-            tuple(self.events),
-            tuple(self.hits),
-            tuple(self.crossbars),
-        )
+        return output.bundle(self, me)
 
 
 class Memento:
@@ -400,7 +400,7 @@ class Memento:
 _HANDLERS = {
     "ClockUpdatedSeconds": MatchState._on_clock,
     "CountdownBegin": MatchState._on_countdown,
-    "RoundStarted": MatchState._on_countdown,
+    "RoundStarted": MatchState._on_round_started,
     "GoalScored": MatchState._on_goal,
     "StatfeedEvent": MatchState._on_statfeed,
     "BallHit": MatchState._on_ball_hit,

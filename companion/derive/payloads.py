@@ -15,8 +15,21 @@ from typing import Any, NamedTuple
 
 from companion.derive.records import STAT_FIELDS, Location
 
-# Fields the game sends only to spectators, or for the local player's own team.
-_SPECTATOR_FIELDS = ("bHasCar", "Speed", "Boost")
+# Fields the game sends only to spectators, or for the local player's own team (false flags
+# and zero numbers are omitted, so any one of them present means the player has them all).
+_SPECTATOR_FIELDS = frozenset(
+    (
+        "Speed",
+        "Boost",
+        "bHasCar",
+        "bBoosting",
+        "bOnGround",
+        "bOnWall",
+        "bPowersliding",
+        "bDemolished",
+        "bSupersonic",
+    )
+)
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -81,7 +94,8 @@ def is_goal_echo(data: dict[str, Any]) -> bool:
 class PlayerRow(NamedTuple):
     """One entry of ``UpdateState.Players``. ``stats``: the eight cumulative figures in
     :data:`STAT_FIELDS` order, ``None`` where missing. ``telemetry``: whether the SPECTATOR
-    fields were present. ``raw``: the entry itself, for telemetry (a later slice)."""
+    fields were present. ``raw``: the entry itself, read by :mod:`companion.derive.telemetry`
+    only when ``telemetry`` (no copy: one row per player per tick)."""
 
     name: str
     primary_id: str | None
@@ -128,12 +142,9 @@ class TickView(NamedTuple):
         return len(seen) >= 2 and not all(seen.values())
 
 
-def _stats(entry: dict[str, Any]) -> tuple[int | None, ...]:
-    # The hot path (8 figures per player, up to 120 ticks a second): plain ints pass as they are.
-    values = tuple(map(entry.get, STAT_FIELDS))
-    if all(type(v) is int for v in values):
-        return values
-    return tuple(as_int(v) for v in values)
+# One C-level lookup per player per tick: identity first, then the eight stats.
+_ROW_FIELDS = ("Name", "PrimaryId", "Shortcut", "TeamNum", *STAT_FIELDS)
+_INT_ONLY = {int}
 
 
 def read_tick(data: dict[str, Any]) -> TickView:
@@ -141,22 +152,28 @@ def read_tick(data: dict[str, Any]) -> TickView:
     game = as_dict(data.get("Game"))
     players = []
     for entry in data.get("Players") or ():
+        # The hot path (every player of up to 120 ticks a second): values of the usual type
+        # pass as they are (``type(x) is int`` also turns a bool away, as ``as_int`` does);
+        # anything else goes through the careful readers.
         if not isinstance(entry, dict):
             continue
-        name = as_str(entry.get("Name"))
-        if name is None:
-            continue
-        players.append(
-            PlayerRow(
-                name=name,
-                primary_id=as_str(entry.get("PrimaryId")),
-                shortcut=as_int(entry.get("Shortcut")),
-                team=as_int(entry.get("TeamNum")),
-                stats=_stats(entry),
-                telemetry=any(field in entry for field in _SPECTATOR_FIELDS),
-                raw=entry,
-            )
-        )
+        values = tuple(map(entry.get, _ROW_FIELDS))
+        name, primary_id, shortcut, team = values[:4]
+        if type(name) is not str:
+            name = as_str(name)
+            if name is None:
+                continue
+        if type(primary_id) is not str:
+            primary_id = as_str(primary_id)
+        if type(shortcut) is not int:
+            shortcut = as_int(shortcut)
+        if type(team) is not int:
+            team = as_int(team)
+        stats = values[4:]
+        if set(map(type, stats)) != _INT_ONLY:
+            stats = tuple(map(as_int, stats))
+        telemetry = not _SPECTATOR_FIELDS.isdisjoint(entry)
+        players.append(PlayerRow(name, primary_id, shortcut, team, stats, telemetry, entry))
     teams = []
     for position, entry in enumerate(game.get("Teams") or ()):
         if not isinstance(entry, dict):

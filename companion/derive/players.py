@@ -17,11 +17,15 @@ from companion.derive.payloads import PlayerRow, Ref
 from companion.derive.records import Who
 
 BOT_PLATFORM = "Unknown"
+_BOT_PREFIX = BOT_PLATFORM + "|"
 
 
 def is_bot(primary_id: str | None) -> bool:
     """Bots get ``Unknown|0|0`` (not unique: every bot in the match has it)."""
-    return primary_id is not None and primary_id.split("|", 1)[0] == BOT_PLATFORM
+    # Called per player per tick: a prefix test rather than a split.
+    return primary_id is not None and (
+        primary_id.startswith(_BOT_PREFIX) or primary_id == BOT_PLATFORM
+    )
 
 
 def player_key(row: PlayerRow) -> str:

@@ -94,9 +94,35 @@ class MatchRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TelemetryRecord:
+    """A player's telemetry in a match (rules: :mod:`companion.derive.telemetry`), over the
+    ``seconds`` of non-replay ticks in which they had a car. Speeds in km/h (0.1), shares of
+    those seconds (0.001: ground, wall and air add up to 1), boost 0-100 (0.1), ``boost_used``
+    the sum of boost decreases, ``zero_boost_s`` / ``full_boost_s`` seconds at 0 / 100 (0.1).
+    A figure is ``None`` when no tick could give it (no counted tick, or no time to weight).
+    ``approximate``: some of the match's ticks were coalesced while storage was behind."""
+
+    seconds: float
+    avg_speed: float | None
+    top_speed: float | None
+    supersonic_share: float | None
+    ground_share: float | None
+    wall_share: float | None
+    air_share: float | None
+    boosting_share: float | None
+    avg_boost: float | None
+    boost_used: float | None
+    zero_boost_s: float | None
+    full_boost_s: float | None
+    approximate: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PlayerLine:
     """A player's final line in a match: the cumulative stats of the last non-replay
-    ``UpdateState`` that listed them, plus demolitions received (statfeed ``Demolish``)."""
+    ``UpdateState`` that listed them, plus demolitions received (statfeed ``Demolish``).
+    ``telemetry``: ``None`` when the feed never gave this player's spectator fields (an
+    opponent in player view)."""
 
     match_key: str
     player_key: str
@@ -115,6 +141,7 @@ class PlayerLine:
     demos: int
     demos_taken: int
     is_me: bool
+    telemetry: TelemetryRecord | None = None
 
     def stats(self) -> dict[str, int]:
         """The eight cumulative stats under the game's names."""

@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from companion.derive import outcome
+from companion.derive.block_ticks import BlockTicks
 from companion.derive.deriver import Checkpoint, MatchDeriver
 from companion.derive.records import Item, MatchBundle
 from companion.model import JournalRow, MatchSummary
@@ -37,6 +39,9 @@ from companion.tickblock import (
 
 log = logging.getLogger(__name__)
 
+# Raised whenever the derivation's output changes for the same journal; stats derived by an
+# older version are offered a rebuild (``companion rebuild``), never silently mixed.
+DERIVATION_VERSION = 1
 CONTROL_SOURCE = "companion"  # rows the app journals itself (reserved over HTTP)
 NEW_SESSION_EVENT = "NewSession"
 _READER_SOURCE = "statsapi"
@@ -56,14 +61,9 @@ _REPLAY_CHUNK = 500
 
 
 def result_for(state: str, winner_team: int | None, me_team: int | None) -> str | None:
-    """Win or loss of a complete match, ``abandoned``, else None (as ``derive.outcome``)."""
-    if me_team is None:
-        return None
-    if state == "abandoned":
-        return "abandoned"
-    if state == "complete" and winner_team is not None:
-        return "win" if winner_team == me_team else "loss"
-    return None
+    """Win or loss of a complete match, ``abandoned``, else None: the stats rules of
+    :func:`companion.derive.outcome.result`, for whoever is me now."""
+    return outcome.result(state, winner_team, me_team, me_team is not None)
 
 
 def summarize(bundle: MatchBundle, match_id: int, me: str | None) -> MatchSummary:
@@ -127,6 +127,7 @@ class MatchDerivation:
         self._on_summary = on_summary
         self._deriver: MatchDeriver | None = None
         self._decoders: dict[str, TickBlockDecoder] = {}
+        self._block_ticks: dict[str, BlockTicks] = {}
         self._writer = match_store.MatchWriter()
         self._point: tuple[Checkpoint, dict[str, DecoderState], int | None] | None = None
         self._open_from: int | None = None
@@ -136,6 +137,7 @@ class MatchDerivation:
         self._live: tuple[MatchBundle, int] | None = None
         self._stored_last: MatchSummary | None = None  # the newest match at start-up
         self.skipped_blocks = 0
+        self.outdated = False  # the stored stats come from an older derivation
 
     # -- the Derivation protocol ----------------------------------------------------------------
 
@@ -155,8 +157,11 @@ class MatchDerivation:
             if row.event == NEW_SESSION_EVENT:
                 self._marks.append((row.id, row.received_at_us))
             return
-        for item in self._items(row):
-            deriver.apply(item)
+        if row.event == TICK_BLOCK_EVENT and row.payload is not None:
+            self._apply_block(deriver, row, row.payload)
+        else:
+            for item in self._items(row):
+                deriver.apply(item)
         since = deriver.open_since
         if since != self._open_since:
             self._open_since = since
@@ -228,16 +233,21 @@ class MatchDerivation:
 
     # -- rows into items ----------------------------------------------------------------------
 
+    def _apply_block(self, deriver: MatchDeriver, row: JournalRow, payload: bytes) -> None:
+        """A tick block: decoded by its stream's decoder, derived by columns."""
+        stream = f"{row.source}/{row.stream}"
+        decoder = self._decoders.get(stream)
+        if decoder is None:
+            decoder = self._decoders[stream] = TickBlockDecoder()
+        block = orjson.loads(row.data)
+        decoded = decoder.expand_rows(block, payload)
+        reader = self._block_ticks.get(stream)
+        if reader is None:
+            reader = self._block_ticks[stream] = BlockTicks()
+        deriver.apply_block(stream, decoded, reader, coalesced=bool(block.get("coalesced")))
+
     def _items(self, row: JournalRow) -> Iterator[Item]:
         stream = f"{row.source}/{row.stream}"
-        if row.event == TICK_BLOCK_EVENT and row.payload is not None:
-            decoder = self._decoders.get(stream)
-            if decoder is None:
-                decoder = self._decoders[stream] = TickBlockDecoder()
-            block = orjson.loads(row.data)
-            for tick in decoder.expand(block, row.payload):
-                yield Item(stream, tick.seq, tick.received_at_us, "UpdateState", tick.data)
-            return
         if row.event not in GAME_EVENTS:
             return
         data: Any = orjson.loads(row.data)
@@ -256,6 +266,18 @@ class MatchDerivation:
         self._open_since = None
         self._open_from = None
         self._last = self._live = None
+        stored = match_store.derived_version(conn)
+        if stored < DERIVATION_VERSION and not match_store.has_matches(conn):
+            match_store.set_derived_version(conn, DERIVATION_VERSION)  # nothing to redo
+            stored = DERIVATION_VERSION
+        self.outdated = stored < DERIVATION_VERSION
+        if self.outdated:
+            log.warning(
+                "the stats were derived by an older version of companion (%d, now %d): quit and "
+                "run `companion rebuild` to derive them again from the journal",
+                stored,
+                DERIVATION_VERSION,
+            )
         start = match_store.open_from(conn)
         if start is not None:
             self._replay(conn, start)

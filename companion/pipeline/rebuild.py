@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from companion.pipeline.derivation import Derivations, LatestStateDerivation
-from companion.pipeline.match_derivation import MatchDerivation
+from companion.pipeline.match_derivation import DERIVATION_VERSION, MatchDerivation
 from companion.pipeline.worker import Worker
 from companion.storage import journal, match_queries, match_store, stream_state
 from companion.storage.database import rollback
@@ -69,6 +69,7 @@ def rebuild(
         derivation.idle(conn, now)
         derivation.flush(conn, now)
         journal.set_applied_through(conn, through)
+        match_store.set_derived_version(conn, DERIVATION_VERSION)
         matches = match_queries.count_matches(conn)
         conn.execute("COMMIT")
     except BaseException:

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from companion.derive.records import MatchBundle, PlayerLine, Who
+from companion.derive.records import MatchBundle, PlayerLine, TeamRecord, TelemetryRecord, Who
 from companion.storage import touches
 
 _MATCH_COLUMNS = (
@@ -73,9 +73,17 @@ def who_json(who: Who | None) -> str | None:
     return _json([who.name, who.team, who.primary_id, who.shortcut])
 
 
+_TELEMETRY_FIELDS = tuple(f.name for f in dataclasses.fields(TelemetryRecord))
+_TEAM_FIELDS = tuple(f.name for f in dataclasses.fields(TeamRecord))
+
+
 def _telemetry(line: PlayerLine) -> dict[str, Any] | None:
-    telemetry = getattr(line, "telemetry", None)
-    return None if telemetry is None else dataclasses.asdict(telemetry)
+    # Not dataclasses.asdict: it deep-copies field by field, and this runs for every player
+    # every time the live match is written (a few times a second).
+    telemetry = line.telemetry
+    if telemetry is None:
+        return None
+    return {name: getattr(telemetry, name) for name in _TELEMETRY_FIELDS}
 
 
 def _match_row(bundle: MatchBundle) -> tuple[Any, ...]:
@@ -84,9 +92,9 @@ def _match_row(bundle: MatchBundle) -> tuple[Any, ...]:
         (p.team for p in bundle.players if m.me_primary_id and p.primary_id == m.me_primary_id),
         None,
     )
-    teams = [dataclasses.asdict(team) for team in m.teams]
+    teams = [{name: getattr(team, name) for name in _TEAM_FIELDS} for team in m.teams]
     approximate = any(
-        (t := _telemetry(line)) is not None and t.get("approximate") for line in bundle.players
+        line.telemetry is not None and line.telemetry.approximate for line in bundle.players
     )
     return (
         m.key,
@@ -118,14 +126,17 @@ class MatchWriter:
     def __init__(self) -> None:
         # key -> (match id, goals, events, hits, crossbar hits) written so far
         self._written: dict[str, tuple[int, int, int, int, int]] = {}
+        self._packers: dict[str, touches.Packer] = {}  # the touches of the matches above
 
     def forget(self) -> None:
         """After a rollback: what was written is unknown, so rewrite each match whole next."""
         self._written.clear()
+        self._packers.clear()
 
     def forget_match(self, key: str) -> None:
         """A closed match will not change again: stop remembering it."""
         self._written.pop(key, None)
+        self._packers.pop(key, None)
 
     def write(self, conn: sqlite3.Connection, bundles: Iterable[MatchBundle]) -> dict[str, int]:
         """Upsert each bundle; return ``{key: match id}``."""
@@ -146,7 +157,11 @@ class MatchWriter:
         conn.executemany(_INSERT_GOAL, [_goal_row(match_id, g) for g in bundle.goals[goals:]])
         conn.executemany(_INSERT_EVENT, [_event_row(match_id, e) for e in bundle.events[events:]])
         if len(bundle.ball_hits) != hits:
-            touches.write(conn, match_id, bundle.ball_hits)
+            packer = self._packers.get(bundle.key)
+            if packer is None or packer.hits != hits:
+                packer = self._packers[bundle.key] = touches.Packer()
+            packer.add(bundle.ball_hits[packer.hits :])
+            touches.write(conn, match_id, packer)
         conn.executemany(
             _INSERT_CROSSBAR,
             [_crossbar_row(match_id, c) for c in bundle.crossbar_hits[crossbars:]],
@@ -246,6 +261,19 @@ def open_from(conn: sqlite3.Connection) -> int | None:
 
 def set_open_from(conn: sqlite3.Connection, journal_id: int | None) -> None:
     conn.execute("UPDATE derive_state SET open_from = ? WHERE singleton = 1", (journal_id,))
+
+
+def has_matches(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM matches LIMIT 1").fetchone() is not None
+
+
+def derived_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT version FROM derive_state WHERE singleton = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def set_derived_version(conn: sqlite3.Connection, version: int) -> None:
+    conn.execute("UPDATE derive_state SET version = ? WHERE singleton = 1", (version,))
 
 
 def bump_generation(conn: sqlite3.Connection) -> None:

@@ -50,31 +50,45 @@ def _speed(value: float | None) -> int:
     return min(_UNKNOWN_SPEED - 1, round(value * 10))
 
 
-def pack(hits: Iterable[BallHitRecord]) -> tuple[str, bytes, int]:
-    """``(players JSON, records, count)`` of a match's hits, in order."""
-    players: list[list[Any]] = []
-    index: dict[str, int] = {}
-    out = bytearray()
-    count = 0
-    for hit in hits:
-        flags = (_KICKOFF if hit.kickoff else 0) | (_OVERTIME if hit.overtime else 0)
-        x = y = z = 0
-        if hit.location is not None:
-            flags |= _LOCATED
-            x, y, z = (_clamp(v) for v in hit.location)
-        clock = -1 if hit.clock_s is None else _clamp(hit.clock_s)
-        for who in hit.players:
-            key = who.player_key or f"?{who.name}"
-            if key not in index:
-                if len(players) >= 255:
-                    continue  # a byte of index: more tourists than any match has
-                index[key] = len(players)
-                players.append([key, who.primary_id, who.name, who.team])
-            out += _RECORD.pack(
-                index[key], flags, x, y, z, _speed(hit.pre_speed), _speed(hit.post_speed), clock
-            )
-            count += 1
-    return orjson.dumps(players).decode(), bytes(out), count
+class Packer:
+    """A match's touches packed so far; :meth:`add` appends the hits that came since, so a live
+    match costs only its new hits each time it is written."""
+
+    def __init__(self) -> None:
+        self.players: list[list[Any]] = []
+        self._index: dict[str, int] = {}
+        self.data = bytearray()
+        self.count = 0
+        self.hits = 0  # hits packed so far
+
+    def add(self, hits: Iterable[BallHitRecord]) -> None:
+        out, index, players = self.data, self._index, self.players
+        for hit in hits:
+            self.hits += 1
+            flags = (_KICKOFF if hit.kickoff else 0) | (_OVERTIME if hit.overtime else 0)
+            x = y = z = 0
+            if hit.location is not None:
+                flags |= _LOCATED
+                x, y, z = (_clamp(v) for v in hit.location)
+            clock = -1 if hit.clock_s is None else _clamp(hit.clock_s)
+            for who in hit.players:
+                key = who.player_key or f"?{who.name}"
+                if key not in index:
+                    if len(players) >= 255:
+                        continue  # a byte of index: more tourists than any match has
+                    index[key] = len(players)
+                    players.append([key, who.primary_id, who.name, who.team])
+                out += _RECORD.pack(
+                    index[key],
+                    flags,
+                    x,
+                    y,
+                    z,
+                    _speed(hit.pre_speed),
+                    _speed(hit.post_speed),
+                    clock,
+                )
+                self.count += 1
 
 
 def unpack(players_json: str, data: bytes) -> Iterator[Touch]:
@@ -95,11 +109,10 @@ def unpack(players_json: str, data: bytes) -> Iterator[Touch]:
         )
 
 
-def write(conn: sqlite3.Connection, match_id: int, hits: Iterable[BallHitRecord]) -> None:
-    players, data, count = pack(hits)
+def write(conn: sqlite3.Connection, match_id: int, packer: Packer) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO match_touches (match_id, count, players, data) VALUES (?, ?, ?, ?)",
-        (match_id, count, players, data),
+        (match_id, packer.count, orjson.dumps(packer.players).decode(), bytes(packer.data)),
     )
 
 

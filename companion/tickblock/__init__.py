@@ -66,7 +66,9 @@ and the matrix codec), ``encoder`` and ``decoder``; everything public is importa
 
 from companion.tickblock.columns import (
     FLAG_FIELDS,
+    GAME_COLUMNS,
     HAS_TELEMETRY,
+    PER_PLAYER,
     STAT_FIELDS,
     UNKNOWN,
     TickValues,
@@ -87,7 +89,9 @@ __all__ = [
     "COMPRESS_LEVEL",
     "FLAG_FIELDS",
     "FORMAT_VERSION",
+    "GAME_COLUMNS",
     "HAS_TELEMETRY",
+    "PER_PLAYER",
     "STAT_FIELDS",
     "SYNC_EVERY_US",
     "TICK_BLOCK_EVENT",

@@ -41,6 +41,10 @@ class Status(BaseModel):
     data_dir: str
     database: str
     game_feed: dict[str, Any]
+    stats_outdated: bool = Field(
+        default=False,
+        description="the stats were derived by an older version: run `companion rebuild`",
+    )
 
 
 class JournalEntry(BaseModel):
@@ -140,6 +144,7 @@ def create_api_router(services: Services, editor: SettingsEditor | None = None) 
             data_dir=str(services.paths.data_dir),
             database=str(services.paths.database),
             game_feed=services.feed_status().as_dict(),
+            stats_outdated=services.stats_outdated(),
         )
 
     @router.get("/journal", response_model=JournalPage, tags=["journal"])

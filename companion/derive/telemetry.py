@@ -1,0 +1,299 @@
+"""Per player telemetry of one match: speed, surfaces, boost, from the SPECTATOR fields.
+
+This module owns the telemetry rules. The game sends ``Speed``, ``Boost``, ``bHasCar`` and the
+``b*`` flags only to a spectator, or for the local player's own team (``docs/stats-api.md``
+§1.6); a player for whom they never came has no telemetry (``None``, never zeros).
+
+Which ticks count: non-replay ticks (a replay shows the cars of the seconds before a goal again)
+in which the player has a car: ``bHasCar`` true and not ``bDemolished``. The game omits false
+flags, so a player with spectator fields but no ``bHasCar`` has no car.
+
+Time-weighting: a tick stands for the time since the tick before it (any tick of the match,
+replays included: they take time too). The reader stamps all messages of one socket read with
+one receive time, so several ticks can share a time: those split the time since the previous
+receive time evenly (*per-tick spacing* = delta / ticks sharing the time). A delta longer than
+``GAP_CAP_US`` (1 s: a pause, a storage stall, a reconnect) counts each of its ticks as the last
+ordinary spacing of the match instead, so a pause does not distort the shares; the ticks of a
+match's first receive time have nothing before them to measure from and count no time. Top
+speed and boost used do not depend on time: every counted tick takes part.
+
+Surfaces: ``bOnWall`` is the wall; ``bOnGround`` without ``bOnWall`` is the ground (the game
+sets ``bOnGround`` whenever the wheels touch a surface, walls too); neither is the air. So the
+ground, wall and air shares add up to 1. Boost used is the sum of decreases of ``Boost`` between
+consecutive counted ticks; a rise (a pad, a respawn) is ignored, and the chain breaks where
+the game resets boost without the player using it: a replay, a kickoff countdown (the ball
+untouched again, or ``CountdownBegin``), and a tick without a car (a demolition's respawn).
+
+Cost: a 3v3 match at 120 Hz is about 36,000 ticks. A tick's weight is known only when the next
+receive time arrives, so the match keeps the current group's ticks (the parsed rows it already
+has, one reference per tick, nothing copied) and adds them up, weighted, then: per tick and
+player a handful of additions, once.
+
+It must not import storage, web, sources or pipeline code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol
+
+from companion.derive.payloads import PlayerRow
+from companion.derive.records import TelemetryRecord
+
+GAP_CAP_US = 1_000_000
+FULL_BOOST = 100
+# A player's spectator fields, read with one C-level ``map`` per tick (false flags are absent).
+_FIELDS = (
+    "Speed",
+    "Boost",
+    "bHasCar",
+    "bDemolished",
+    "bSupersonic",
+    "bOnGround",
+    "bOnWall",
+    "bBoosting",
+)
+
+
+def is_coalesced(block: Mapping[str, Any]) -> bool:
+    """Whether a tick block's data (the journal row's JSON) says ticks were folded into it."""
+    return bool(block.get("coalesced"))
+
+
+class PlayerTelemetry:
+    """One player's totals: ``counted`` ticks with a car, their ``seconds`` and the
+    time-weighted sums (value x seconds) of speed, boost and each state."""
+
+    __slots__ = (
+        "air",
+        "boost",
+        "boost_prev",
+        "boost_used",
+        "boosting",
+        "counted",
+        "full",
+        "seconds",
+        "sonic",
+        "speed",
+        "top_speed",
+        "wall",
+        "zero",
+    )
+
+    def __init__(self) -> None:
+        self.counted = 0
+        self.top_speed = 0.0
+        self.boost_used = 0
+        self.boost_prev: int | None = None
+        self.seconds = self.speed = self.boost = 0.0
+        self.sonic = self.wall = self.air = self.boosting = self.zero = self.full = 0.0
+
+    def copy(self) -> PlayerTelemetry:
+        twin = PlayerTelemetry.__new__(PlayerTelemetry)
+        for name in PlayerTelemetry.__slots__:
+            setattr(twin, name, getattr(self, name))
+        return twin
+
+    def add(self, entry: dict[str, Any], weight: float) -> None:
+        """One non-replay tick's spectator fields, standing for ``weight`` seconds."""
+        speed, boost, car, demolished, sonic, ground, wall, boosting = map(entry.get, _FIELDS)
+        self.add_fields(speed, boost, car, demolished, sonic, ground, wall, boosting, weight)
+
+    def add_fields(
+        self,
+        speed: Any,
+        boost: Any,
+        car: Any,
+        demolished: Any,
+        sonic: Any,
+        ground: Any,
+        wall: Any,
+        boosting: Any,
+        weight: float,
+    ) -> None:
+        """As :meth:`add`, the fields given one by one (``None`` where absent): the way ticks
+        read from a tick block's columns come (no dict per player per tick)."""
+        if not car or demolished:
+            self.boost_prev = None  # a respawn's boost is no refill of this one
+            return
+        # The game omits a zero Speed or Boost; a non-number (or NaN, or absurd) reads as zero.
+        if type(speed) is not float:
+            speed = float(speed) if type(speed) is int else 0.0
+        if not 0.0 <= speed < 1e4:
+            speed = 0.0
+        if type(boost) is not int:
+            boost = round(boost) if type(boost) is float and 0.0 <= boost <= 1e4 else 0
+        self.counted += 1
+        if weight:  # the first receive time of a match weighs nothing: skip the sums
+            self.seconds += weight
+            self.speed += weight * speed
+            self.boost += weight * boost
+            if sonic:
+                self.sonic += weight
+            if wall:
+                self.wall += weight
+            elif not ground:
+                self.air += weight
+            if boosting:
+                self.boosting += weight
+            if boost <= 0:
+                self.zero += weight
+            elif boost >= FULL_BOOST:
+                self.full += weight
+        if speed > self.top_speed:
+            self.top_speed = speed
+        prev = self.boost_prev
+        if prev is not None and boost < prev:
+            self.boost_used += prev - boost
+        self.boost_prev = boost
+
+    def record(self, approximate: bool) -> TelemetryRecord:
+        seconds = self.seconds
+        counted = self.counted > 0
+
+        def share(value: float) -> float | None:
+            return round(value / seconds, 3) if seconds > 0 else None
+
+        def average(value: float) -> float | None:
+            return round(value / seconds, 1) if seconds > 0 else None
+
+        def timed(value: float) -> float | None:
+            return round(value, 1) if counted else None
+
+        return TelemetryRecord(
+            seconds=round(seconds, 1),
+            avg_speed=average(self.speed),
+            top_speed=round(self.top_speed, 1) if counted else None,
+            supersonic_share=share(self.sonic),
+            ground_share=share(seconds - self.wall - self.air),
+            wall_share=share(self.wall),
+            air_share=share(self.air),
+            boosting_share=share(self.boosting),
+            avg_boost=average(self.boost),
+            boost_used=float(self.boost_used) if counted else None,
+            zero_boost_s=timed(self.zero),
+            full_boost_s=timed(self.full),
+            approximate=approximate,
+        )
+
+
+# PlayerRow fields by position: the flush reads them per player and tick (a named field of a
+# NamedTuple costs a descriptor call, an index does not).
+_TELEMETRY: Final = 5
+_RAW: Final = 6
+assert PlayerRow._fields[_TELEMETRY] == "telemetry" and PlayerRow._fields[_RAW] == "raw"
+# A kept tick: the player keys and rows of a non-replay tick, or ``None`` for a boost reset.
+_Kept = tuple[tuple[str, ...], tuple[PlayerRow, ...]] | None
+
+
+class TelemetryColumns(Protocol):
+    """A tick block's telemetry columns (see :mod:`companion.derive.block_ticks`):
+    ``telemetry`` has ``(player key, speeds, boosts, flags)`` per player, one value per tick;
+    ``fields`` turns one tick's three values into the eight fields :meth:`PlayerTelemetry.add`
+    reads, or ``None`` when the player had no spectator fields in that tick."""
+
+    telemetry: list[tuple[str, Sequence[int], Sequence[int], Sequence[int]]]
+
+    def fields(self, speed: int, boost: int, flags: int) -> tuple[Any, ...] | None: ...
+
+
+class MatchTelemetry:
+    """The telemetry of one match: the current receive-time group and one
+    :class:`PlayerTelemetry` per player who ever had spectator fields (in a counted group).
+    Copied whole for a checkpoint: a few small objects and the current group's references."""
+
+    __slots__ = ("approximate", "group", "group_at", "group_n", "nominal", "players", "previous_at")
+
+    def __init__(self) -> None:
+        self.players: dict[str, PlayerTelemetry] = {}
+        self.group: list[_Kept] = []  # the current group's non-replay ticks and boost resets
+        self.group_at: int | None = None  # the current group's receive time
+        self.group_n = 0  # ticks in it (replays too: they take time)
+        self.previous_at: int | None = None  # the receive time of the group before
+        self.nominal = 0.0  # the last ordinary per-tick spacing (s)
+        self.approximate = False  # some of the match's ticks were coalesced
+
+    def copy(self) -> MatchTelemetry:
+        twin = MatchTelemetry()
+        twin.players = {key: p.copy() for key, p in self.players.items()}
+        twin.group = list(self.group)
+        twin.group_at, twin.group_n = self.group_at, self.group_n
+        twin.previous_at, twin.nominal = self.previous_at, self.nominal
+        twin.approximate = self.approximate
+        return twin
+
+    def tick(self, at_us: int) -> None:
+        """Any tick of the match (replays too), before :meth:`keep`."""
+        if at_us != self.group_at:
+            if self.group_n:
+                self._flush()
+                self.previous_at = self.group_at
+            self.group_at = at_us
+            self.group_n = 0
+        self.group_n += 1
+
+    def keep(self, keys: tuple[str, ...], rows: tuple[PlayerRow, ...]) -> None:
+        """A non-replay tick's players (``keys`` their player keys, in the same order)."""
+        self.group.append((keys, rows))
+
+    def keep_columns(self, columns: TelemetryColumns, index: int) -> None:
+        """As :meth:`keep`, for tick ``index`` of a tick block read by its columns."""
+        self.group.append((columns, index))  # type: ignore[arg-type]
+
+    def _add_columns(self, columns: TelemetryColumns, index: int, spacing: float) -> None:
+        players = self.players
+        for key, speeds, boosts, flags_of in columns.telemetry:
+            fields = columns.fields(speeds[index], boosts[index], flags_of[index])
+            if fields is None:
+                continue
+            player = players.get(key)
+            if player is None:
+                player = players[key] = PlayerTelemetry()
+            speed, boost, car, demolished, sonic, ground, wall, boosting = fields
+            player.add_fields(speed, boost, car, demolished, sonic, ground, wall, boosting, spacing)
+
+    def break_boost(self) -> None:
+        """Boost was reset without being used (a replay, a kickoff): no decrease across it."""
+        self.group.append(None)
+
+    def _flush(self) -> None:
+        """Add up the current group's ticks, each weighted by the group's per-tick spacing."""
+        spacing, self.nominal = self._spacing()
+        players = self.players
+        for kept in self.group:
+            if kept is None:
+                for each in players.values():
+                    each.boost_prev = None
+                continue
+            if type(kept[0]) is not tuple:  # a tick block's columns and a tick's index
+                self._add_columns(kept[0], kept[1], spacing)  # type: ignore[arg-type]
+                continue
+            keys, rows = kept
+            for key, row in zip(keys, rows, strict=True):
+                if row[_TELEMETRY]:
+                    player = players.get(key)
+                    if player is None:
+                        player = players[key] = PlayerTelemetry()
+                    player.add(row[_RAW], spacing)
+        self.group.clear()
+
+    def _spacing(self) -> tuple[float, float]:
+        """Seconds per tick of the current group, and the ordinary spacing after it (see the
+        module docstring)."""
+        if self.previous_at is None or self.group_at is None or not self.group_n:
+            return 0.0, self.nominal
+        delta = self.group_at - self.previous_at
+        if delta > GAP_CAP_US or delta < 0:
+            return self.nominal, self.nominal
+        spacing = delta / 1e6 / self.group_n
+        return spacing, spacing
+
+    def records(self) -> dict[str, TelemetryRecord]:
+        """Every player's figures so far, by player key (the current group counted as it
+        stands; nothing here changes). A player the feed never gave spectator fields is not
+        in it."""
+        settled = self
+        if self.group:
+            settled = self.copy()
+            settled._flush()
+        return {key: p.record(self.approximate) for key, p in settled.players.items()}
