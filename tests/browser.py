@@ -116,3 +116,26 @@ def screenshot(driver: Any, name: str) -> Path:
     driver.save_screenshot(str(path))
     set_viewport(driver, width, height)
     return path
+
+
+FOCUSABLE = """
+return Array.from(document.querySelectorAll(
+  'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])'
+)).filter(el => !el.disabled && el.type !== 'hidden' && el.getClientRects().length > 0
+  && getComputedStyle(el).visibility !== 'hidden');
+"""
+
+
+def tab_through(driver: Any, controls: list[Any]) -> list[Any]:
+    """Press Tab until every control was focused once, or far more often than there are
+    controls (a date field takes one Tab per part)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    reached: list[Any] = []
+    for _ in range(len(controls) * 4 + 5):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        reached.append(driver.switch_to.active_element)
+        if all(control in reached for control in controls):
+            break
+    return reached

@@ -23,12 +23,14 @@ from companion.settings import Settings
 from companion.storage.readers import Readers
 from companion.web.pages import data as page_data
 from tests.browser import (
+    FOCUSABLE,
     SCREENSHOTS,
     browser_missing,
     console_errors,
     make_driver,
     screenshot,
     served,
+    tab_through,
 )
 
 pytestmark = [
@@ -120,7 +122,7 @@ def test_every_page_loads_without_console_errors(
         time.sleep(0.3)  # let the page's scripts run a first round
         assert console_errors(driver) == [], path
         name = "dashboard" if path == "/" else path.strip("/")
-        screenshot(driver, f"{name}-1280")
+        screenshot(driver, f"{name}-empty-1280")
     driver.get(base_url + "/no-such-page")
     assert "Page not found" in driver.find_element("css selector", "h1").text
     screenshot(driver, "not-found-1280")
@@ -195,36 +197,13 @@ def test_dashboard_health_follows_the_queue(app: tuple[Services, str], driver: A
     assert wait_for(lambda: depth.text == "0")
 
 
-_FOCUSABLE = """
-return Array.from(document.querySelectorAll(
-  'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])'
-)).filter(el => !el.disabled && el.type !== 'hidden' && el.getClientRects().length > 0
-  && getComputedStyle(el).visibility !== 'hidden');
-"""
-
-
-def _tab_through(driver: Any, controls: list[Any]) -> list[Any]:
-    """Press Tab until every control was focused once, or far more often than there are
-    controls (a date field takes one Tab per part)."""
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.keys import Keys
-
-    reached: list[Any] = []
-    for _ in range(len(controls) * 4 + 5):
-        ActionChains(driver).send_keys(Keys.TAB).perform()
-        reached.append(driver.switch_to.active_element)
-        if all(control in reached for control in controls):
-            break
-    return reached
-
-
 @pytest.mark.parametrize("path", ["/", "/matches", "/status", "/settings"])
 def test_tab_reaches_every_control(app: tuple[Services, str], driver: Any, path: str) -> None:
     _, base_url = app
     driver.get(f"{base_url}/auth?token={TOKEN}&next={path}")
-    controls = driver.execute_script(_FOCUSABLE)
+    controls = driver.execute_script(FOCUSABLE)
     assert controls
-    reached = _tab_through(driver, controls)
+    reached = tab_through(driver, controls)
     assert reached[0].get_attribute("class") == "skip-link"
     missing = [c.get_attribute("outerHTML")[:80] for c in controls if c not in reached]
     assert missing == []
@@ -271,6 +250,6 @@ def test_phone_width_screenshots(app: tuple[Services, str], path: str) -> None:
         width = phone.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390, f"{path} scrolls sideways on a phone ({width} px)"
         name = "dashboard" if path == "/" else path.strip("/")
-        screenshot(phone, f"{name}-phone")
+        screenshot(phone, f"{name}-empty-phone")
     finally:
         phone.quit()

@@ -21,6 +21,7 @@ from companion.services import Services
 from companion.web.api import create_api_router
 from companion.web.ingest import IngestEndpoint, send_json
 from companion.web.openapi import install_openapi
+from companion.web.pages.data import PageData
 from companion.web.pages.render import PageRenderer, make_environment, wants_html
 from companion.web.pages.routes import create_pages_router
 from companion.web.responses import (
@@ -32,6 +33,7 @@ from companion.web.responses import (
 from companion.web.security import SESSION_COOKIE, LocalOnlyMiddleware, guard, session_value
 from companion.web.settings_api import SettingsEditor
 from companion.web.stats_api import create_stats_router
+from companion.web.stats_reader import StatsReader
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +95,9 @@ def create_app(services: Services) -> CompanionASGI:
     editor = SettingsEditor(services)
     pages = PageRenderer(make_environment())
     app.include_router(create_api_router(services, editor))
-    app.include_router(create_stats_router(services))
-    app.include_router(create_pages_router(services, editor, pages))
+    reader = StatsReader(services)  # one "me" and one cache for the read API and the pages
+    app.include_router(create_stats_router(services, reader))
+    app.include_router(create_pages_router(services, editor, pages, PageData(services, reader)))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_openapi(app)
 

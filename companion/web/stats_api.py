@@ -1,15 +1,16 @@
 """The read API of the match stats: matches, sessions, players, trends and export.
 
-Handlers stay thin: they check parameters, decide who "me" is and ask the storage layer, whose
-answers are already JSON-ready. Answers are serialised with orjson (a match with its touches is
-a few hundred objects; the shapes are documented by the models in ``stats_models``).
+Handlers stay thin: they check parameters and ask the shared ``StatsReader`` (who "me" is, the
+cache over finished matches; the pages use the same one), whose answers are already JSON-ready.
+Answers are serialised with orjson (a match with its touches is a few hundred objects; the
+shapes are documented by the models in ``stats_models``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -21,13 +22,11 @@ from companion.errors import InvalidParameterError, NotFoundError
 from companion.model import NewEvent
 from companion.pipeline.match_derivation import CONTROL_SOURCE, NEW_SESSION_EVENT
 from companion.services import Services
-from companion.stats import sessions as grouping
-from companion.stats.cache import GenerationCache
-from companion.storage import match_queries, match_store, stats_queries
 from companion.storage.match_queries import MatchFilter
 from companion.timefmt import now_us, parse_timestamp
 from companion.web import stats_models as models
 from companion.web.security import check_control_access
+from companion.web.stats_reader import StatsReader
 
 T = TypeVar("T")
 RESULTS = ("win", "loss", "abandoned")
@@ -68,33 +67,35 @@ def _choice(value: str | None, name: str, allowed: tuple[str, ...]) -> str | Non
     return value
 
 
-def create_stats_router(services: Services) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["stats"])
+def match_filter_of(
+    result: str | None,
+    mode: str | None,
+    player: str | None,
+    side: str | None,
+    state: str | None,
+    since: str | None,
+    until: str | None,
+) -> MatchFilter:
+    """The match list's query values checked (``InvalidParameterError`` names the field)."""
+    return MatchFilter(
+        result=_choice(result, "result", RESULTS),
+        mode=_choice(mode, "mode", MODES),
+        player=player or None,
+        side=_choice(side, "side", ("with", "against")),
+        state=_choice(state, "state", STATES),
+        since_us=parse_moment(since, "from"),
+        until_us=parse_moment(until, "to", end=True),
+    )
 
-    def me(conn: Any) -> str | None:
-        return services.settings.me or match_queries.detected_me(conn)
+
+def create_stats_router(services: Services, reader: StatsReader | None = None) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["stats"])
+    reader = reader or StatsReader(services)
 
     def control(request: Request) -> None:
         check_control_access(request, services.token, services.port)
 
-    def match_filter(
-        result: str | None,
-        mode: str | None,
-        player: str | None,
-        side: str | None,
-        state: str | None,
-        since: str | None,
-        until: str | None,
-    ) -> MatchFilter:
-        return MatchFilter(
-            result=_choice(result, "result", RESULTS),
-            mode=_choice(mode, "mode", MODES),
-            player=player or None,
-            side=_choice(side, "side", ("with", "against")),
-            state=_choice(state, "state", STATES),
-            since_us=parse_moment(since, "from"),
-            until_us=parse_moment(until, "to", end=True),
-        )
+    match_filter = match_filter_of
 
     @router.get("/matches", response_model=models.MatchPage)
     def list_matches(
@@ -111,19 +112,13 @@ def create_stats_router(services: Services) -> APIRouter:
         """Matches, newest first. Page with ``next_before`` (pass it as ``before``).
         ``result`` is for me (the ``me`` setting, else the player detected most often)."""
         where = match_filter(result, mode, player, side, state, since, until)
-        conn = services.readers.get()
-        page, cursor = match_queries.list_matches(
-            conn, me(conn), limit=limit, before=before, where=where
-        )
+        page, cursor = reader.matches(limit=limit, before=before, where=where)
         return json_response({"matches": page, "next_before": cursor})
 
     @router.get("/matches/live", response_model=models.LiveMatch)
     def live_match() -> Response:
         """The match being played now, whole (``match`` is null between matches)."""
-        conn = services.readers.get()
-        match_id = match_queries.live_match_id(conn)
-        match = None if match_id is None else match_queries.get_match(conn, me(conn), match_id)
-        return json_response({"match": match})
+        return json_response({"match": reader.live_match()})
 
     @router.get(
         "/live",
@@ -139,52 +134,29 @@ def create_stats_router(services: Services) -> APIRouter:
         version, last, live = services.live_board.snapshot()
         if since is not None and since == version:
             return Response(status_code=204)
-        conn = services.readers.get()
         shown = live or last
-        match = None
-        if shown is not None:
-            match = match_queries.get_match(conn, me(conn), shown.match_id, whole=False)
+        match = None if shown is None else reader.match(shown.match_id, whole=False)
         return json_response({"version": version, "live": live is not None, "match": match})
 
     @router.get("/matches/{match_id}", response_model=models.MatchDetail)
     def get_match(match_id: int) -> Response:
         """One match whole: players (with telemetry where the feed gave it), goals, statfeed
         events, crossbar hits and ball touches (for heatmaps)."""
-        conn = services.readers.get()
-        match = match_queries.get_match(conn, me(conn), match_id)
+        match = reader.match(match_id)
         if match is None:
             raise NotFoundError(f"no match with id {match_id}", {"id": match_id})
         return json_response(match)
-
-    cache = GenerationCache()
-
-    def cached(conn: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        return cache.get(match_store.generation(conn), key, compute)
-
-    def all_sessions(conn: Any) -> tuple[list[grouping.Session], list[int], int]:
-        who = me(conn)
-        marks = stats_queries.session_marks(conn)
-        gap = services.settings.session_gap_minutes * 60_000_000
-        finished = cached(
-            conn,
-            ("sessions", who),
-            lambda: stats_queries.session_matches(conn, who, live=False),
-        )
-        matches = finished + stats_queries.session_matches(conn, who, live=True)
-        return grouping.group(matches, marks, gap), marks, gap
 
     @router.get("/sessions", response_model=models.SessionList)
     def list_sessions(limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
         """Sessions, newest first: matches grouped by the ``session_gap_minutes`` pause, or
         cut where a new session was started."""
-        found, _, _ = all_sessions(services.readers.get())
-        return json_response({"sessions": [s.summary() for s in reversed(found[-limit:])]})
+        return json_response({"sessions": reader.sessions(limit)})
 
     @router.get("/sessions/current", response_model=models.SessionSummary)
     def current_session() -> Response:
         """The session going on now (empty when the gap has passed or a new one was started)."""
-        found, marks, gap = all_sessions(services.readers.get())
-        return json_response(grouping.current(found, marks, gap, now_us()).summary())
+        return json_response(reader.current_session())
 
     @router.post("/sessions/new", status_code=202, dependencies=[Depends(control)])
     async def new_session() -> Response:
@@ -204,24 +176,13 @@ def create_stats_router(services: Services) -> APIRouter:
     ) -> Response:
         """Everyone met (bots left out), most games first: games with me and against me and
         my win rate in each."""
-        conn = services.readers.get()
-        who = me(conn)
-        found = cached(
-            conn,
-            ("players", who, limit, q),
-            lambda: stats_queries.players(conn, who, limit=limit, search=q),
-        )
-        return json_response({"players": found})
+        return json_response({"players": reader.players(limit, q)})
 
     @router.get("/players/{primary_id}", response_model=models.Career)
     def player_career(primary_id: str) -> Response:
         """One player's career: record, per-game averages against the field, form over the
         last 10, touches (rotated so they always attack +Y) and goals for the maps."""
-        conn = services.readers.get()
-        who = me(conn)
-        career = cached(
-            conn, ("career", who, primary_id), lambda: stats_queries.career(conn, who, primary_id)
-        )
+        career = reader.career(primary_id)
         if career is None:
             raise NotFoundError(f"no games with a player {primary_id!r}", {"id": primary_id})
         return json_response(career)
@@ -229,11 +190,8 @@ def create_stats_router(services: Services) -> APIRouter:
     @router.get("/me", response_model=models.Me)
     def who_am_i() -> Response:
         """Who "me" is: the setting, else the player the camera followed most (detected)."""
-        conn = services.readers.get()
-        if services.settings.me:
-            return json_response({"primary_id": services.settings.me, "source": "configured"})
-        detected = match_queries.detected_me(conn)
-        return json_response({"primary_id": detected, "source": detected and "detected"})
+        primary_id, source = reader.me_source()
+        return json_response({"primary_id": primary_id, "source": source})
 
     @router.get("/summary", response_model=models.Summary)
     def summary(
@@ -243,19 +201,11 @@ def create_stats_router(services: Services) -> APIRouter:
         mode: Annotated[str | None, Query(description="1v1, 2v2, 3v3 or 4v4")] = None,
     ) -> Response:
         """My figures per local day or week, oldest first (for trends; finished matches)."""
-        conn = services.readers.get()
-        who = me(conn)
         since_us = parse_moment(since, "from")
         until_us = parse_moment(until, "to", end=True)
         period = _choice(period, "period", ("day", "week")) or "day"
         mode = _choice(mode, "mode", MODES)
-        rows = cached(
-            conn,
-            ("summary", who, since_us, until_us, period, mode),
-            lambda: stats_queries.summary(
-                conn, who, since_us=since_us, until_us=until_us, period=period, mode=mode
-            ),
-        )
+        rows = reader.summary(since_us=since_us, until_us=until_us, period=period, mode=mode)
         return json_response({"period": period, "rows": rows})
 
     @router.get("/export.json", response_class=StreamingResponse)
@@ -265,8 +215,7 @@ def create_stats_router(services: Services) -> APIRouter:
     ) -> StreamingResponse:
         """Every match (or a date range) whole, oldest first, as one JSON document."""
         where = match_filter(None, None, None, None, None, since, until)
-        conn = services.readers.get()
-        matches = match_queries.export_rows(conn, me(conn), where)
+        matches = reader.export_rows(where)
 
         def body() -> Iterator[bytes]:
             yield b'{"matches": ['
@@ -287,8 +236,7 @@ def create_stats_router(services: Services) -> APIRouter:
     ) -> StreamingResponse:
         """One line per player per match (or a date range), oldest first."""
         where = match_filter(None, None, None, None, None, since, until)
-        conn = services.readers.get()
-        matches = match_queries.export_rows(conn, me(conn), where)
+        matches = reader.export_rows(where)
         return StreamingResponse(
             _csv_lines(matches),
             media_type="text/csv; charset=utf-8",

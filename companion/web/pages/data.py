@@ -1,12 +1,10 @@
 """Where the pages get their data: one small class, so the read API can be plugged in per method.
 
-Phase 1 serves what the running app already knows (the writer's counters, the feed's status,
-dead letters, file sizes, the worker's in-memory match summaries) and a dry run of
-``companion setup-game`` for the first-run help. The match-data methods
-(``recent_matches``, ``current_session``, ``matches``, ``sessions``, ``players``, ``trends``)
-return nothing yet: phase 2 makes them call the same functions as the read API
-(``GET /api/v1/matches`` ...) and return its items as plain mappings with the API's field names,
-which is what the templates read. Nothing here renders or knows about HTTP.
+What the running app knows (the writer's counters, the feed's status, dead letters, file sizes,
+the worker's in-memory match summaries), a dry run of ``companion setup-game`` for the first-run
+help, and the match data: the same reads as the JSON read API (one shared ``StatsReader``, so
+the same "me" and the same cache), as plain mappings with the API's field names, which is what
+the templates read. Nothing here renders or knows about HTTP.
 """
 
 from __future__ import annotations
@@ -18,13 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from companion.errors import InvalidParameterError
 from companion.gamefiles import Environment, discover
 from companion.gameini import DEFAULT_RATE, format_rate
 from companion.gamesetup import enable, inspect, protected_folders
-from companion.model import MatchSummary
+from companion.model import MatchSummary, NewEvent
+from companion.pipeline.match_derivation import CONTROL_SOURCE, NEW_SESSION_EVENT
 from companion.services import Services
-from companion.storage import journal
+from companion.storage import journal, page_queries
 from companion.timefmt import now_us
+from companion.web import stats_api
+from companion.web.pages import pitch
+from companion.web.stats_reader import StatsReader
 
 # A row of the read API (a match, a session, a player, a day of trends): field names as in its
 # JSON answers, so the templates can be written against the API's documented shapes.
@@ -86,8 +89,9 @@ class StatusFacts:
 class PageData:
     """Reads for the pages; one per app, safe to call from any request thread."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, reader: StatsReader | None = None) -> None:
         self._services = services
+        self._reader = reader or StatsReader(services)
 
     # -- what the running app knows (phase 1) --------------------------------------------------
 
@@ -155,36 +159,131 @@ class PageData:
         """False until the first match was seen: the dashboard then shows its first-run help."""
         return self._services.last_match() is not None
 
-    # -- match data: phase 2 plugs in the read API here ----------------------------------------
-    # Each returns what the matching route of ``companion.web.stats_api`` answers (the storage
-    # functions there already give JSON-ready dicts), so a method body becomes one call with
-    # ``conn = self._services.readers.get()`` and ``me = settings.me or detected_me(conn)``.
+    # -- match data: the read API's answers (the same StatsReader, so the same "me" and cache) --
 
-    def current_session(self) -> ApiItem | None:
-        """Phase 2: as ``GET /api/v1/sessions/current`` (``stats.sessions.current(...)``)."""
-        return None
+    def current_session(self) -> ApiItem:
+        """As ``GET /api/v1/sessions/current``."""
+        return self._reader.current_session()
 
     def recent_matches(self, limit: int = 10) -> list[ApiItem]:
-        """Phase 2: ``match_queries.list_matches(conn, me, limit=limit, before=None,
-        where=MatchFilter())[0]``, as ``GET /api/v1/matches``."""
-        return []
+        """As ``GET /api/v1/matches?limit=...``: the newest matches."""
+        return list(self._reader.matches(limit=limit)[0])
 
-    def matches(self, filters: Mapping[str, str]) -> list[ApiItem]:
-        """Phase 2: ``GET /api/v1/matches`` with the page's filters; the form's field names are
-        the API's query names (``result``, ``mode``, ``player``, ``from``, ``to``)."""
-        return []
+    def matches(self, filters: Mapping[str, str], limit: int = 50) -> MatchListing:
+        """As ``GET /api/v1/matches`` with the page's filters (the form's field names are the
+        API's query names: ``result``, ``mode``, ``player``, ``side``, ``from``, ``to``,
+        ``before``). A value the API would refuse is reported, and the list is left empty."""
+        limit = max(1, min(limit, 500))
+        try:
+            where = stats_api.match_filter_of(
+                filters.get("result"),
+                filters.get("mode"),
+                filters.get("player"),
+                filters.get("side"),
+                None,
+                filters.get("from"),
+                filters.get("to"),
+            )
+            before = _cursor(filters.get("before"))
+        except InvalidParameterError as exc:
+            return MatchListing([], None, exc.message)
+        page, cursor = self._reader.matches(limit=limit, before=before, where=where)
+        return MatchListing(list(page), cursor, None)
 
-    def sessions(self) -> list[ApiItem]:
-        """Phase 2: ``GET /api/v1/sessions``."""
-        return []
+    def match(self, match_id: int) -> ApiItem | None:
+        """As ``GET /api/v1/matches/{id}`` (None: no such match)."""
+        return self._reader.match(match_id)
 
-    def players(self) -> list[ApiItem]:
-        """Phase 2: ``stats_queries.players(conn, me, limit=..., search=None)``."""
-        return []
+    def sessions(self, limit: int = 100) -> tuple[list[ApiItem], ApiItem]:
+        """As ``GET /api/v1/sessions`` (newest first) and ``GET /api/v1/sessions/current``."""
+        found, current = self._reader.sessions_and_current(limit)
+        return list(found), current
 
-    def trends(self) -> list[ApiItem]:
-        """Phase 2: ``stats_queries.summary(...)`` rows, as ``GET /api/v1/summary``."""
-        return []
+    def players(self, search: str | None = None, limit: int = 200) -> list[ApiItem]:
+        """As ``GET /api/v1/players?q=...``: everyone met, most games first."""
+        return list(self._reader.players(limit, search or None))
+
+    def career(self, primary_id: str) -> ApiItem | None:
+        """As ``GET /api/v1/players/{primary_id}`` (None: never met), with what its drawings
+        need worked out once per generation (a long career has tens of thousands of touches):
+        ``heat`` (heatmap cells), ``halves`` (touches in their own half and the other),
+        ``arrows`` (the newest goals for the goal map) and ``fastest`` (km/h or None)."""
+        career = self._reader.career(primary_id)
+        if career is None:
+            return None
+        conn = self._services.readers.get()
+        return self._reader.cached(conn, ("career-view", primary_id), lambda: _drawn(career))
+
+    def trends(self, period: str = "day", mode: str | None = None) -> list[ApiItem]:
+        """As ``GET /api/v1/summary?period=...&mode=...``, oldest first."""
+        return list(self._reader.summary(period=period, mode=mode))
+
+    def live_board(self) -> LiveBoardView:
+        """As ``GET /api/v1/live``: the version to poll from, whether a match is live, and the
+        live match (or, between matches, the last one) with its players."""
+        version, last, live = self._services.live_board.snapshot()
+        shown = live or last
+        match = None if shown is None else self._reader.match(shown.match_id, whole=False)
+        return LiveBoardView(version, live is not None, match)
+
+    async def start_new_session(self) -> None:
+        """As ``POST /api/v1/sessions/new``: journal the mark; the next match opens a session."""
+        event = NewEvent(CONTROL_SOURCE, "control", None, NEW_SESSION_EVENT, "{}")
+        await self._services.writer.submit_async([event], now_us())
+
+    def me(self) -> tuple[str | None, str | None]:
+        """Who "me" is and why: ``(primary_id, "configured" | "detected" | None)``."""
+        return self._reader.me_source()
+
+    def recent_people(self, matches: int = 300) -> list[ApiItem]:
+        """Everyone (bots left out) in the newest matches, me included, most games first, as
+        ``{"primary_id", "name", "games"}``: the match history's player filter and the choices
+        for the ``me`` setting (cheap at any history size, unlike all players met)."""
+        conn = self._services.readers.get()
+        return [
+            {"primary_id": pid, "name": name, "games": games}
+            for pid, name, games in page_queries.recent_people(conn, matches)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveBoardView:
+    version: int
+    live: bool
+    match: ApiItem | None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchListing:
+    """One page of the match history: the matches, the cursor to the next page (None on the
+    last) and what was wrong with the filters (None when they were fine)."""
+
+    matches: list[ApiItem]
+    next_before: int | None
+    problem: str | None
+
+
+GOALS_DRAWN = 200  # the newest goals on a career's goal map (all are counted)
+
+
+def _drawn(career: ApiItem) -> ApiItem:
+    goals = career["goals"]
+    speeds = [g["speed_kph"] for g in goals if g["speed_kph"] is not None]
+    return {
+        **career,
+        "heat": pitch.heatmap(career["touches"]),
+        "halves": pitch.halves(career["touches"]),
+        "arrows": pitch.goal_arrows(goals[-GOALS_DRAWN:]),
+        "fastest": max(speeds) if speeds else None,
+    }
+
+
+def _cursor(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise InvalidParameterError("before: must be a match id (a whole number from 1)")
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from companion import __version__
+from companion.web.pages import pitch
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 
@@ -31,14 +32,29 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/overlay", "Overlay"),
 )
 
+# Statfeed events by their stable EventName, as the match timeline words them.
+EVENT_LABELS = {
+    "Save": "Save",
+    "EpicSave": "Epic save",
+    "Demolish": "Demolition",
+    "Shot": "Shot",
+    "Assist": "Assist",
+    "Goal": "Goal",
+    "MVP": "MVP",
+    "Win": "Win",
+}
+
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 )
+# same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on a form's POST,
+# and the pages' plain forms (settings, new session) must show companion's own origin to pass the
+# cross-origin check. Nothing leaks to other sites either way.
 PAGE_HEADERS = {
     "Content-Security-Policy": _CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -101,6 +117,61 @@ def setting_value(value: Any) -> str:
     return str(value)
 
 
+def dash(value: Any, digits: int = 2) -> str:
+    """A figure, or "—" where it is unknown (never 0 for unknown)."""
+    if value is None or isinstance(value, Undefined):
+        return "—"
+    if isinstance(value, float):
+        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+        return text or "0"
+    return str(value)
+
+
+def percent(share: float | None, digits: int = 0) -> str:
+    """A share (0 to 1) as a percentage, or "—"."""
+    if share is None or isinstance(share, Undefined):
+        return "—"
+    return f"{share * 100:.{digits}f}%"
+
+
+def clock(seconds: int | None, overtime: bool = False) -> str:
+    """A goal's clock as the game shows it: ``3:12`` left, or ``OT +0:45`` played in overtime."""
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"OT +{minutes}:{secs:02d}" if overtime else f"{minutes}:{secs:02d}"
+
+
+def streak(value: int | None) -> str:
+    """A signed streak (+3 three wins, -2 two losses) as ``3 wins``, ``2 losses`` or ``none``."""
+    if not value:
+        return "none"
+    count = abs(value)
+    if value > 0:
+        return f"{count} win" + ("s" if count > 1 else "")
+    return f"{count} loss" + ("es" if count > 1 else "")
+
+
+def arena(name: str | None) -> str:
+    """The game's arena id as a person reads it: ``NeoTokyo_Standard_P`` is "NeoTokyo Standard"."""
+    if not name:
+        return "unknown arena"
+    words = name.removesuffix("_P").removesuffix("_p").replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
+
+
+def length_played(match: Mapping[str, Any]) -> str:
+    """How long a match was (``5:00``, ``6:55``): the game seconds played where known, else
+    its wall-clock span."""
+    seconds = match.get("played_s")
+    if seconds is None:
+        seconds = match.get("duration_s")
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
 def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
@@ -115,8 +186,19 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         iso_time=iso_time,
         local_from_iso=local_from_iso,
         setting_value=setting_value,
+        dash=dash,
+        percent=percent,
+        streak=streak,
+        arena=arena,
+        length_played=length_played,
     )
-    env.globals.update(nav=NAV, version=__version__)
+    env.globals.update(
+        nav=NAV,
+        version=__version__,
+        clock=clock,
+        pitch=pitch,
+        EVENT_LABELS=EVENT_LABELS,
+    )
     return env
 
 

@@ -4,6 +4,10 @@ beyond choosing what to show).
 Settings are saved by ``PATCH /api/v1/settings`` from the page's script; without JavaScript the
 form posts here to ``POST /settings``, which needs the same dashboard session and same-origin
 ``Origin`` and answers with the page again (303 after a save, so a reload does not repeat it).
+The sessions page's "Start a new session" is a plain form posting to ``POST /sessions/new``
+under the same rules (it journals what ``POST /api/v1/sessions/new`` does).
+
+A missing match or player gets the HTML 404 page that names what was asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from companion.errors import InvalidParameterError, UnauthorizedError
 from companion.services import Services
 from companion.settings_file import SettingsWriteError
+from companion.web import stats_api
 from companion.web.pages.data import PageData
 from companion.web.pages.render import PageRenderer
 from companion.web.security import SESSION_COOKIE, check_control_access, session_value
@@ -49,28 +54,97 @@ def create_pages_router(
             "has_matches": has_matches,
             "plan": None if has_matches else data.feed_plan(),
             "session": data.current_session(),
-            "live": data.live_match(),
+            "board": data.live_board(),
             "recent": data.recent_matches(10),
         }
         return pages.render(request, "dashboard.html", context)
 
     @router.get("/matches")
     def matches(request: Request) -> Response:
-        filters = dict(request.query_params)
-        context = {"matches": data.matches(filters), "filters": filters}
-        return pages.render(request, "matches.html", context)
+        filters = {k: v for k, v in request.query_params.items() if v}
+        me = data.me()[0]
+        limit = filters.get("limit", "")
+        listing = data.matches(filters, int(limit) if limit.isdigit() else 50)
+        context = {
+            "listing": listing,
+            "matches": listing.matches,
+            "filters": filters,
+            "people": [p for p in data.recent_people() if p["primary_id"] != me],
+            "next_query": _with(filters, before=listing.next_before),
+            "first_query": _with(filters, before=None) if "before" in filters else None,
+        }
+        return pages.render(request, "matches.html", context, 422 if listing.problem else 200)
+
+    @router.get("/matches/{match_id}")
+    def match_detail(request: Request, match_id: str) -> Response:
+        match = data.match(int(match_id)) if match_id.isdigit() else None
+        if match is None:
+            message = f"There is no match with id {match_id}: it may have been rebuilt away."
+            return pages.error(request, 404, "Match not found", message)
+        return pages.render(request, "match.html", {"match": match})
 
     @router.get("/trends")
     def trends(request: Request) -> Response:
-        return pages.render(request, "trends.html", {"days": data.trends()})
+        period = request.query_params.get("period", "week")
+        period = period if period in ("day", "week") else "week"
+        mode = request.query_params.get("mode") or None
+        mode = mode if mode in stats_api.MODES else None
+        rows = data.trends(period, mode)
+        context = {"rows": rows, "period": period, "mode": mode, "any": bool(data.trends())}
+        return pages.render(request, "trends.html", context)
 
     @router.get("/players")
     def players(request: Request) -> Response:
-        return pages.render(request, "players.html", {"players": data.players()})
+        search = request.query_params.get("q", "").strip()[:64]
+        context = {"players": data.players(search or None), "q": search, "me": data.me()}
+        return pages.render(request, "players.html", context)
+
+    @router.get("/players/compare")
+    def compare(request: Request) -> Response:
+        ids: list[str] = []
+        for value in request.query_params.getlist("ids"):
+            ids += [part for part in value.split(",") if part and part not in ids]
+        careers = [c for c in (data.career(pid) for pid in ids[:3]) if c is not None]
+        context = {"careers": careers, "asked": ids, "too_many": len(ids) > 3}
+        return pages.render(request, "compare.html", context)
+
+    @router.get("/players/{primary_id}")
+    def career(request: Request, primary_id: str) -> Response:
+        found = data.career(primary_id)
+        if found is None:
+            message = f"No games with a player {primary_id!r} are stored."
+            return pages.error(request, 404, "Player not found", message)
+        return pages.render(request, "career.html", {"career": found})
 
     @router.get("/sessions")
     def sessions(request: Request) -> Response:
-        return pages.render(request, "sessions.html", {"sessions": data.sessions()})
+        found, current = data.sessions()
+        context = {
+            "sessions": found,
+            "now_session": current,
+            "session_ok": has_session(request, services.token),
+            "started": request.query_params.get("started") == "1",
+            "message": None,
+        }
+        return pages.render(request, "sessions.html", context)
+
+    @router.post("/sessions/new")
+    async def new_session(request: Request) -> Response:
+        """The sessions page's button without script: same rules as the API route."""
+        try:
+            check_control_access(request, services.token, services.port)
+        except UnauthorizedError as exc:
+            found, current = data.sessions()
+            context = {
+                "sessions": found,
+                "now_session": current,
+                "session_ok": False,
+                "started": False,
+                "message": exc.message,
+            }
+            return pages.render(request, "sessions.html", context, 401)
+        await data.start_new_session()
+        return RedirectResponse("/sessions?started=1", status_code=303)
 
     @router.get("/status")
     def status(request: Request) -> Response:
@@ -88,6 +162,8 @@ def create_pages_router(
             "errors": {},
             "message": None,
             "values": {},
+            "people": data.recent_people(50),
+            "me": data.me(),
             **extra,
         }
         return pages.render(request, "settings.html", context, status)
@@ -118,10 +194,16 @@ def create_pages_router(
 
     @router.get("/overlay")
     def overlay(request: Request) -> Response:
-        context = {"session": data.current_session(), "live": data.live_match()}
+        context = {"session": data.current_session(), "board": data.live_board()}
         return pages.render(request, "overlay.html", context)
 
     return router
+
+
+def _with(filters: dict[str, str], **changes: Any) -> str:
+    """The query string of the filters with some values changed (None drops one)."""
+    merged = {**filters, **changes}
+    return urlencode({k: v for k, v in merged.items() if v is not None and v != ""})
 
 
 def _names(text: str) -> list[str]:
