@@ -9,9 +9,9 @@ from companion.derive.block_ticks import BlockTicks
 from companion.derive.deriver import MatchDeriver
 from companion.derive.payloads import TickView, read_tick
 from companion.derive.records import Item
-from companion.simulator import SynthOptions, synthesize
-from companion.sources.feed_session import FeedSession
+from companion.simulator import SynthOptions
 from companion.tickblock import FLAG_FIELDS, TICK_BLOCK_EVENT, TickBlockDecoder
+from tests.test_match_derivation import journal_rows
 
 SPECTATOR = ("Speed", "Boost", *FLAG_FIELDS)
 
@@ -28,12 +28,8 @@ def spectator_only(view: TickView) -> TickView:
     ("view", "scenario"), [("spectator", "normal"), ("player", "bots"), ("player", "overtime")]
 )
 def test_views_from_columns_equal_the_parsed_ticks(view: str, scenario: str) -> None:
-    rows = []
-    session = FeedSession("s-1", rows.extend)
     options = SynthOptions(seed=12, scenario=scenario, view=view, rate=8, mode="mixed", matches=2)
-    for message in synthesize(options).messages():
-        session.on_message(message.raw, 1_790_000_000_000_000 + round(message.t * 1e6))
-    session.close()
+    rows = journal_rows(options)
     slow, fast = TickBlockDecoder(), TickBlockDecoder()
     reader = BlockTicks()
     ticks = keyframes = 0
@@ -58,12 +54,8 @@ def test_views_from_columns_equal_the_parsed_ticks(view: str, scenario: str) -> 
     ("view", "scenario"), [("spectator", "mixed"), ("player", "mixed"), ("player", "bots")]
 )
 def test_blocks_derived_by_columns_equal_ticks_derived_one_by_one(view: str, scenario: str) -> None:
-    rows = []
-    session = FeedSession("s-1", rows.extend)
     options = SynthOptions(seed=21, scenario=scenario, view=view, rate=8, mode="mixed", matches=4)
-    for message in synthesize(options).messages():
-        session.on_message(message.raw, 1_790_000_000_000_000 + round(message.t * 1e6))
-    session.close()
+    rows = journal_rows(options)
     one_by_one, by_columns = MatchDeriver(), MatchDeriver()
     slow, fast, reader = TickBlockDecoder(), TickBlockDecoder(), BlockTicks()
     for row in rows:

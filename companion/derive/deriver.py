@@ -183,48 +183,54 @@ class MatchDeriver:
     # -- routing ------------------------------------------------------------------------------
 
     def _tick(self, tick: TickView, at_us: int, coalesced: bool) -> None:
-        self._expire(at_us)
-        current = self._open_match()
-        guid = tick.guid if tick.guid is not None else (current.guid if current else "")
-        if current is not None and current.guid != guid:
-            self._close(current)
-            current = None
+        current = self._match_for_ticks(tick.guid, bool(tick.players), at_us, 1)
         if current is None:
-            if not tick.players:
-                self.counters.ignored += 1  # menus: no match to speak of
-                return
-            current = self._open(guid, at_us)
+            return
         current.on_tick(tick, at_us)
         if coalesced:
             current.telemetry.approximate = True
         if current.key is None and not tick.replay and tick.players:
-            roster = ((p.team, p.name, p.primary_id) for p in tick.players)
-            current.assign_key(offline_key(current.started_at_us, tick.arena, roster))
+            self._key_offline(current, tick)
         self._touch()
 
     def _ticks(self, columns: TickColumns, start: int, end: int, coalesced: bool) -> None:
         """Ticks ``start`` to ``end - 1`` of one block (one header): routed as :meth:`_tick`
         routes each (they all name the same match)."""
-        self._expire(columns.times[start])
-        current = self._open_match()
-        guid = columns.guid if columns.guid is not None else (current.guid if current else "")
-        if current is not None and current.guid != guid:
-            self._close(current)
-            current = None
+        at_us = columns.times[start]
+        current = self._match_for_ticks(columns.guid, columns.has_players, at_us, end - start)
         if current is None:
-            if not columns.has_players:
-                self.counters.ignored += end - start  # menus: no match to speak of
-                return
-            current = self._open(guid, columns.times[start])
+            return
         live_before = current.live_ticks
         current.on_ticks(columns, start, end)
         if coalesced:
             current.telemetry.approximate = True
         if current.key is None and current.live_ticks > live_before:
-            tick = columns.view(end - 1)
-            roster = ((p.team, p.name, p.primary_id) for p in tick.players)
-            current.assign_key(offline_key(current.started_at_us, tick.arena, roster))
+            self._key_offline(current, columns.view(end - 1))
         self._touch()
+
+    def _match_for_ticks(
+        self, guid: str | None, has_players: bool, at_us: int, count: int
+    ) -> MatchState | None:
+        """The match ticks with this GUID belong to, opened if need be; ``None`` (and the
+        ``count`` ticks ignored) for ticks of no match: menus, with nobody in them."""
+        self._expire(at_us)
+        current = self._open_match()
+        if guid is None:
+            guid = current.guid if current else ""
+        if current is not None and current.guid != guid:
+            self._close(current)
+            current = None
+        if current is None:
+            if not has_players:
+                self.counters.ignored += count
+                return None
+            current = self._open(guid, at_us)
+        return current
+
+    @staticmethod
+    def _key_offline(current: MatchState, tick: TickView) -> None:
+        roster = ((p.team, p.name, p.primary_id) for p in tick.players)
+        current.assign_key(offline_key(current.started_at_us, tick.arena, roster))
 
     def _event(self, event: str, data: dict[str, Any], at_us: int) -> None:
         self._expire(at_us)
