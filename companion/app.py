@@ -31,7 +31,7 @@ from companion.sources.statsapi import StatsApiReader, off_status
 from companion.storage.database import open_database
 from companion.storage.readers import Readers
 from companion.timefmt import format_us, now_us
-from companion.web.app import create_app
+from companion.web.asgi import serve_app
 from companion.web.security import load_or_create_token
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class CompanionApp:
         self.settings = settings
         self.paths = paths
         self.stop_requested = threading.Event()
+        self.api_go = threading.Event()  # the HTTP API may be built (see start)
         self._lock = InstanceLock(paths.lock_file, paths.server_file)
         self._services: Services | None = None
         self._server: ServerThread | None = None
@@ -59,8 +60,15 @@ class CompanionApp:
     def url(self) -> str:
         return self.services.base_url
 
-    def start(self) -> None:
-        """Start everything; on failure, stop what had started and raise."""
+    def start(self, *, defer_api: bool = False) -> None:
+        """Start everything; on failure, stop what had started and raise.
+
+        The HTTP API is built on a thread while the server already answers health checks and
+        ingest (``companion.web.asgi``). With ``defer_api`` it waits for :meth:`build_api_now`
+        (the tray calls it once its icon shows, so the two do not share the start-up) or a
+        couple of seconds at most."""
+        if not defer_api:
+            self.api_go.set()
         try:
             self._start()
         except BaseException:
@@ -111,7 +119,7 @@ class CompanionApp:
                 self.settings.game_host, self.settings.game_port
             )
         sock = bind_socket(self.settings.port)
-        self._server = ServerThread(create_app(self._services), sock)
+        self._server = ServerThread(serve_app(self._services, self.api_go), sock)
         self._services.port = self._server.port
         self._server.start()
         self._started.append("server")
@@ -151,8 +159,13 @@ class CompanionApp:
             log.info("companion stopped")
         self._started.clear()
 
+    def build_api_now(self) -> None:
+        """Let the HTTP API be built now (after ``start(defer_api=True)``)."""
+        self.api_go.set()
+
     def run_headless(self) -> int:
         """Serve until SIGINT/SIGTERM or a quit request, then stop in order. Returns 0."""
+        self.build_api_now()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             self.stop_requested.set()

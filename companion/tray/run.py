@@ -253,6 +253,7 @@ class Tray:
     def _setup(self, icon: Any) -> None:
         # Runs in pystray's setup thread; kept short, because stop() waits for it.
         icon.visible = True
+        self._app.build_api_now()  # the icon is up: the HTTP API may take the CPU now
         self._set_tooltip(icon.title)
         if backend_name(self._pystray) in ("gtk", "appindicator"):
             self._catch_ctrl_c()

@@ -13,24 +13,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
 
 from companion import __version__
 from companion.errors import RequestError, StorageUnavailableError, UnauthorizedError
 from companion.services import Services
 from companion.web.api import create_api_router
-from companion.web.ingest import IngestEndpoint, send_json
+from companion.web.asgi import CompanionASGI
 from companion.web.openapi import install_openapi
 from companion.web.pages.data import PageData
 from companion.web.pages.render import PageRenderer, make_environment, wants_html
 from companion.web.pages.routes import create_pages_router
 from companion.web.responses import (
-    error_content,
     error_response,
     request_error_response,
     storage_error_response,
 )
-from companion.web.security import SESSION_COOKIE, LocalOnlyMiddleware, guard, session_value
+from companion.web.security import SESSION_COOKIE, LocalOnlyMiddleware, session_value
 from companion.web.settings_api import SettingsEditor
 from companion.web.stats_api import create_stats_router
 from companion.web.stats_reader import StatsReader
@@ -38,7 +36,6 @@ from companion.web.stats_reader import StatsReader
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-INGEST_PATH = "/api/v1/events"
 _STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
@@ -52,39 +49,14 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-class CompanionASGI:
-    """The app served to uvicorn: the ingest fast path in front of the FastAPI app.
-
-    ``POST /api/v1/events`` is checked by the same Host/Origin guard and then handled by the raw
-    ASGI ingest endpoint; every other request goes to FastAPI (with the guard as middleware).
-    """
-
-    def __init__(self, services: Services, api: FastAPI) -> None:
-        self.api = api
-        self._services = services
-        self._ingest = IngestEndpoint(services)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == INGEST_PATH:
-            error = guard(scope, self._services.port)
-            if error is not None:
-                await send_json(
-                    send, error.status, error_content(error.code, error.message, error.details)
-                )
-            elif scope["method"] == "POST":
-                await self._ingest(scope, receive, send)
-            else:
-                await send_json(
-                    send,
-                    405,
-                    error_content("method_not_allowed", f"{INGEST_PATH} takes POST only"),
-                    {"Allow": "POST"},
-                )
-            return
-        await self.api(scope, receive, send)
-
-
 def create_app(services: Services) -> CompanionASGI:
+    """The whole app, built now (tests; the running app builds it in the background, see
+    :func:`companion.web.asgi.serve_app`)."""
+    return CompanionASGI(services, build_api(services))
+
+
+def build_api(services: Services) -> FastAPI:
+    """The FastAPI app: every route but the front layer's fast paths (see ``asgi``)."""
     app = FastAPI(
         title="companion",
         version=__version__,
@@ -160,4 +132,4 @@ def create_app(services: Services) -> CompanionASGI:
         return error_response(500, "internal", "companion hit an unexpected error; see its log")
 
     app.add_middleware(LocalOnlyMiddleware, port=lambda: services.port)
-    return CompanionASGI(services, app)
+    return app
