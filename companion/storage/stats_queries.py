@@ -44,23 +44,6 @@ def session_marks(conn: sqlite3.Connection) -> list[int]:
     return [row[0] for row in conn.execute("SELECT at FROM session_marks ORDER BY at")]
 
 
-_PLAYERS = f"""
-    SELECT p.primary_id,
-        p.name AS name, max(p.match_id) AS latest,  -- max(): the name of the latest match
-        count(*) AS games,
-        sum(p.team = mm.my_team) AS games_with,
-        sum(p.team != mm.my_team) AS games_against,
-        sum(p.team = mm.my_team AND mm.result = 'win') AS wins_with,
-        sum(p.team = mm.my_team AND mm.result IN ('win', 'loss')) AS decided_with,
-        sum(p.team != mm.my_team AND mm.result = 'win') AS wins_against,
-        sum(p.team != mm.my_team AND mm.result IN ('win', 'loss')) AS decided_against,
-        max(mm.started_at) AS last_played
-    FROM match_players p JOIN ({MATCHES_WITH_RESULT}) AS mm ON mm.id = p.match_id
-    WHERE p.bot = 0 AND p.primary_id IS NOT NULL AND p.primary_id != coalesce(mm.my_id, '')
-        AND mm.state != 'live'
-"""
-
-
 def _rate(wins: int | None, decided: int | None) -> float | None:
     return round(wins / decided, 3) if wins is not None and decided else None
 
@@ -68,31 +51,64 @@ def _rate(wins: int | None, decided: int | None) -> float | None:
 def players(
     conn: sqlite3.Connection, me: str | None, *, limit: int, search: str | None = None
 ) -> list[dict[str, Any]]:
-    """Everyone met (bots left out), most games first, with my win rate with and against."""
-    params: dict[str, Any] = {"me": me, "limit": limit}
-    having = ""
+    """Everyone met in finished matches (bots and me left out), most games first, with my win
+    rate with them and against them. ``search``: part of a name (any case) or a whole
+    PrimaryId.
+
+    Two plain scans added up here, not one GROUP BY over a join: joining every player line to
+    its match's "me" took SQLite most of a second at 10,000 matches; this takes a tenth."""
+    matches = {
+        match_id: (started_at, my_team, my_id, result)
+        for match_id, started_at, my_team, my_id, result in conn.execute(
+            f"SELECT id, started_at, my_team, my_id, result FROM ({MATCHES_WITH_RESULT}) "
+            "WHERE state != 'live'",
+            {"me": me},
+        )
+    }
+    met: dict[str, list[Any]] = {}
+    for match_id, primary_id, name, team in conn.execute(
+        "SELECT match_id, primary_id, name, team FROM match_players "
+        "WHERE bot = 0 AND primary_id IS NOT NULL ORDER BY match_id"
+    ):
+        match = matches.get(match_id)
+        if match is None or primary_id == match[2]:
+            continue  # a live match, or me
+        started_at, my_team, _, result = match
+        # name, games, with, against, wins with, decided with, wins against, decided against,
+        # last played
+        entry = met.get(primary_id)
+        if entry is None:
+            entry = met[primary_id] = [name, 0, 0, 0, 0, 0, 0, 0, started_at]
+        entry[0] = name  # in match order: the latest name wins
+        entry[1] += 1
+        entry[8] = max(entry[8], started_at)
+        if my_team is None or team is None:
+            continue
+        decided = result in ("win", "loss")
+        if team == my_team:
+            entry[2] += 1
+            entry[4] += result == "win"
+            entry[5] += decided
+        else:
+            entry[3] += 1
+            entry[6] += result == "win"
+            entry[7] += decided
     if search:
-        having = "HAVING name LIKE :search ESCAPE '\\' OR p.primary_id = :exact"
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params.update(search=f"%{escaped}%", exact=search)
-    rows = rows_of(
-        conn,
-        f"{_PLAYERS} GROUP BY p.primary_id {having} "
-        "ORDER BY games DESC, last_played DESC LIMIT :limit",
-        params,
-    )
+        needle = search.casefold()
+        met = {pid: e for pid, e in met.items() if pid == search or needle in e[0].casefold()}
+    ranked = sorted(met.items(), key=lambda item: (-item[1][1], -item[1][8]))[:limit]
     return [
         {
-            "primary_id": r["primary_id"],
-            "name": r["name"],
-            "games": r["games"],
-            "games_with": r["games_with"] or 0,
-            "games_against": r["games_against"] or 0,
-            "win_rate_with": _rate(r["wins_with"], r["decided_with"]),
-            "win_rate_against": _rate(r["wins_against"], r["decided_against"]),
-            "last_played": format_us(r["last_played"]),
+            "primary_id": primary_id,
+            "name": e[0],
+            "games": e[1],
+            "games_with": e[2],
+            "games_against": e[3],
+            "win_rate_with": _rate(e[4], e[5]),
+            "win_rate_against": _rate(e[6], e[7]),
+            "last_played": format_us(e[8]),
         }
-        for r in rows
+        for primary_id, e in ranked
     ]
 
 
