@@ -173,9 +173,8 @@ def _oriented(team: int | None, x: float, y: float) -> tuple[float, float]:
 
 def _touches(conn: sqlite3.Connection, primary_id: str) -> list[list[float]]:
     return [
-        list(_oriented(t.team, t.location[0], t.location[1]))
-        for t in touches.of_player(conn, primary_id, TOUCH_LIMIT)
-        if t.location is not None
+        list(_oriented(team, x, y))
+        for team, x, y in touches.points_of_player(conn, primary_id, TOUCH_LIMIT)
     ]
 
 

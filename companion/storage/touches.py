@@ -123,15 +123,26 @@ def of_match(conn: sqlite3.Connection, match_id: int) -> list[Touch]:
     return [] if row is None else list(unpack(row[0], row[1]))
 
 
-def of_player(conn: sqlite3.Connection, primary_id: str, limit: int) -> list[Touch]:
-    """The player's touches over their matches, newest matches first, at most ``limit``."""
-    found: list[Touch] = []
-    for players, data in conn.execute(
+def points_of_player(
+    conn: sqlite3.Connection, primary_id: str, limit: int
+) -> list[tuple[int | None, int, int]]:
+    """``(team, x, y)`` of the player's located touches, newest matches first, at most
+    ``limit``: a heatmap's input, read without making a :class:`Touch` of everyone's."""
+    found: list[tuple[int | None, int, int]] = []
+    for players_json, data in conn.execute(
         "SELECT t.players, t.data FROM match_touches t WHERE t.match_id IN "
         "(SELECT match_id FROM match_players WHERE primary_id = ?) ORDER BY t.match_id DESC",
         (primary_id,),
     ):
-        found += (t for t in unpack(players, data) if t.primary_id == primary_id)
+        players = orjson.loads(players_json)
+        mine = {k: p[3] for k, p in enumerate(players) if p[1] == primary_id}
+        if not mine:
+            continue
+        found += (
+            (mine[who], x, y)
+            for who, flags, x, y, _z, _pre, _post, _clock in _RECORD.iter_unpack(data)
+            if who in mine and flags & _LOCATED
+        )
         if len(found) >= limit:
             return found[:limit]
     return found
