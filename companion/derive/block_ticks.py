@@ -39,10 +39,9 @@ from companion.tickblock import (
 
 _N_STATS = len(STAT_FIELDS)
 _OVERTIME, _REPLAY = 1, 2
-_HAS_CAR = 1  # bit 0: FLAG_FIELDS[0] is bHasCar
-assert FLAG_FIELDS[0] == "bHasCar"
 _FLAG_BITS = tuple((1 << bit, name) for bit, name in enumerate(FLAG_FIELDS))
 _BIT = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+_ANY_FLAG = (1 << len(FLAG_FIELDS)) - 1
 _CAR, _DEMOLISHED, _SUPERSONIC = _BIT["bHasCar"], _BIT["bDemolished"], _BIT["bSupersonic"]
 _ON_GROUND, _ON_WALL, _BOOSTING = _BIT["bOnGround"], _BIT["bOnWall"], _BIT["bBoosting"]
 
@@ -133,8 +132,8 @@ class TickColumns:
             return None
         known_speed = speed != UNKNOWN
         known_boost = boost != UNKNOWN
-        if not (known_speed or known_boost or flags & _HAS_CAR):
-            return None
+        if not (known_speed or known_boost or flags & _ANY_FLAG):
+            return None  # no spectator field at all (as ``bool(raw)`` in _view_of)
         return (
             speed / 10 if known_speed else None,
             boost if known_boost else None,
@@ -212,7 +211,7 @@ def _view_of(header: _Header, row: list[int]) -> TickView:
                 raw["Speed"] = speed / 10
             if boost != UNKNOWN:
                 raw["Boost"] = boost
-        telemetry = "Speed" in raw or "Boost" in raw or bool(flags & _HAS_CAR)
+        telemetry = bool(raw)  # as read_tick: any spectator field present
         players.append(PlayerRow(name, primary_id, shortcut, team, stats, telemetry, raw))
     scores_at = header.teams_at
     teams = sorted(

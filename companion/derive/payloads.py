@@ -14,22 +14,11 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from companion.derive.records import STAT_FIELDS, Location
+from companion.tickblock import FLAG_FIELDS
 
 # Fields the game sends only to spectators, or for the local player's own team (false flags
 # and zero numbers are omitted, so any one of them present means the player has them all).
-_SPECTATOR_FIELDS = frozenset(
-    (
-        "Speed",
-        "Boost",
-        "bHasCar",
-        "bBoosting",
-        "bOnGround",
-        "bOnWall",
-        "bPowersliding",
-        "bDemolished",
-        "bSupersonic",
-    )
-)
+_SPECTATOR_FIELDS = frozenset(("Speed", "Boost", *FLAG_FIELDS))
 
 
 def as_dict(value: Any) -> dict[str, Any]:
