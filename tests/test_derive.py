@@ -24,6 +24,7 @@ from companion.derive import (
     MatchDeriver,
 )
 from companion.simulator import MatchTruth, SynthOptions, synthesize
+from companion.simulator.synth import SCENARIOS as SYNTH_SCENARIOS
 from companion.sources.feed_session import is_goal_echo
 from companion.sources.framing import JsonFramer
 
@@ -641,16 +642,8 @@ def assert_matches_truth(truth: MatchTruth, bundle: MatchBundle) -> None:
     assert match.result == expected_result, label
 
 
-SCENARIOS = [
-    "normal",
-    "overtime",
-    "forfeit",
-    "abandoned",
-    "incomplete",
-    "offline",
-    "bots",
-    "guid-reuse",
-]
+# Every scenario the simulator can synthesise ("mixed" is a mix of these, tested below).
+SCENARIOS = [s for s in SYNTH_SCENARIOS if s != "mixed"]
 
 
 @pytest.mark.parametrize("view", ["player", "spectator"])
