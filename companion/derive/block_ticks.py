@@ -93,8 +93,8 @@ class TickColumns:
     tick ``i``'s full view (as :meth:`BlockTicks.views` gives it)."""
 
     __slots__ = (
+        "_block",
         "_header",
-        "_rows",
         "ball_team",
         "bits",
         "clock",
@@ -105,24 +105,24 @@ class TickColumns:
     )
 
     def __init__(self, header: _Header, block: DecodedBlock, keys: list[str]) -> None:
-        columns = list(zip(*block.rows, strict=True))
+        column = block.column
         t0 = block.t0_us
-        self.times = [t0 + ms * 1000 for ms in columns[0]]
-        self.clock, self.bits, _ball_speed, self.ball_team = columns[1 : 1 + GAME_COLUMNS]
+        self.times = [t0 + ms * 1000 for ms in column(0)]
+        self.clock, self.bits, self.ball_team = column(1), column(2), column(4)
         at = header.players_at
         named = [k for k, identity in enumerate(header.identities) if identity[0] is not None]
         self.telemetry: list[tuple[str, Sequence[int], Sequence[int], Sequence[int]]] = [
-            (keys[k], columns[at + k * PER_PLAYER], columns[at + k * PER_PLAYER + 1],
-             columns[at + k * PER_PLAYER + 2])
+            (keys[k], column(at + k * PER_PLAYER), column(at + k * PER_PLAYER + 1),
+             column(at + k * PER_PLAYER + 2))
             for k in named
         ]  # fmt: skip
         self.guid = header.guid
         self.has_players = bool(named)
         self._header = header
-        self._rows = block.rows
+        self._block = block
 
     def view(self, index: int) -> TickView:
-        return _view_of(self._header, self._rows[index])
+        return _view_of(self._header, self._block.row(index))
 
     @staticmethod
     def fields(speed: int, boost: int, flags: int) -> tuple[Any, ...] | None:
@@ -174,7 +174,8 @@ class BlockTicks:
         header = self._header_of(block)
         first, t0, keyframes = block.first_seq, block.t0_us, block.keyframes
         out = []
-        for i, row in enumerate(block.rows):
+        for i in range(block.count):
+            row = block.row(i)
             view = read_tick(keyframes[i]) if i in keyframes else _view_of(header, row)
             out.append((first + i, t0 + row[0] * 1000, view))
         return out

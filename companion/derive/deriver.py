@@ -139,7 +139,7 @@ class MatchDeriver:
         beyond the stream's seq are skipped), but read by columns (see
         :meth:`MatchState.on_ticks`); keyframes, kept verbatim, go one by one. ``reader`` is
         the stream's :class:`BlockTicks`. Returns the ticks applied."""
-        n = len(block.rows)
+        n = block.count
         skip = max(0, self._seqs.get(stream, -1) + 1 - block.first_seq)
         if skip >= n:
             self.counters.skipped += n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from companion.tickblock.payload import (
     HAS_TEXT,
     PREFIX,
     decode_matrix,
-    unpack_row,
+    unpack,
 )
 
 
@@ -38,29 +39,41 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class DecodedBlock:
-    """One block's ticks as column values. ``rows[i]`` is tick ``i``'s values in the layout of
-    the package docstring (time in ms after ``t0_us`` first; ``UNKNOWN`` where unknown);
-    ``keyframes`` maps a tick's index to its verbatim ``UpdateState`` data (which holds what the
-    columns may not: a keyframe's row is exact only for the values the columns can hold)."""
+    """One block's ticks as column values: ``values`` holds ``count`` rows of ``width`` values
+    one after another, in the layout of the package docstring (time in ms after ``t0_us``
+    first; ``UNKNOWN`` where unknown), so ``column(c)`` is one slice; ``keyframes`` maps a tick's
+    index to its verbatim ``UpdateState`` data (which holds what the columns may not: a
+    keyframe's row is exact only for the values the columns can hold)."""
 
     first_seq: int
     t0_us: int
     header: dict[str, Any]
-    rows: list[list[int]]
+    values: array[int]
+    width: int
+    count: int
     keyframes: dict[int, dict[str, Any]]
 
+    def row(self, index: int) -> list[int]:
+        """Tick ``index``'s values."""
+        width = self.width
+        return self.values[index * width : (index + 1) * width].tolist()
+
+    def column(self, index: int) -> array[int]:
+        """Value ``index`` of every tick, in order."""
+        return self.values[index :: self.width]
+
     def received_at_us(self, index: int) -> int:
-        return self.t0_us + self.rows[index][0] * 1000
+        return self.t0_us + self.values[index * self.width] * 1000
 
     def ticks(self) -> list[Tick]:
         """The ticks as ``expand`` gives them (keyframes verbatim)."""
         first, t0, header, keyframes = self.first_seq, self.t0_us, self.header, self.keyframes
-        return [
-            Tick(first + i, t0 + row[0] * 1000, keyframes[i], True)
-            if i in keyframes
-            else Tick(first + i, t0 + row[0] * 1000, tick_data(header, row), False)
-            for i, row in enumerate(self.rows)
-        ]
+        ticks = []
+        for i in range(self.count):
+            row = self.row(i)
+            data = keyframes[i] if i in keyframes else tick_data(header, row)
+            ticks.append(Tick(first + i, t0 + row[0] * 1000, data, i in keyframes))
+        return ticks
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,15 +162,18 @@ class TickBlockDecoder:
             header, rows, keyframes, reference = _parse(state, block, with_header, body, text)
         except struct.error as exc:
             raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
-        values = [unpack_row(packed) for packed in rows]
-        self._state = DecoderState(header, rows[-1], reference, first_seq)
-        return DecodedBlock(first_seq, t0_us, header, values, keyframes)
+        size = len(rows) // block["count"]
+        self._state = DecoderState(header, rows[-size:], reference, first_seq)
+        return DecodedBlock(
+            first_seq, t0_us, header, unpack(rows), size // 4, block["count"], keyframes
+        )
 
 
 def _parse(
     state: DecoderState, block: Mapping[str, Any], with_header: bool, body: bytes, text: bytes
-) -> tuple[dict[str, Any], list[bytes], dict[int, dict[str, Any]], bytes]:
-    """Header, packed rows, keyframes and the next reference of one block's streams."""
+) -> tuple[dict[str, Any], bytes, dict[int, dict[str, Any]], bytes]:
+    """Header, packed rows (one after another), keyframes and the next reference of one
+    block's streams."""
     count, columns = BODY.unpack_from(body)
     if count != block["count"] or count < 1:
         raise ValueError("the tick block's count does not match its payload")

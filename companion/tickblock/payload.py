@@ -74,35 +74,39 @@ def encode_matrix(previous: bytes, rows: list[bytes], columns: int) -> bytes:
     return present.to_bytes((4 * columns + 7) // 8, "little") + b"".join(kept)
 
 
-def decode_matrix(previous: bytes, planes: bytes, columns: int, count: int) -> list[bytes]:
-    """The inverse of ``encode_matrix``: the rows, packed."""
+def decode_matrix(previous: bytes, planes: bytes, columns: int, count: int) -> bytes:
+    """The inverse of ``encode_matrix``: the rows, packed one after another."""
     high, not_high, _, _, low = _lanes(columns)
     size = 4 * columns
     at = (4 * columns + 7) // 8
     present = int.from_bytes(planes[:at], "little")
-    interleaved = bytearray(size * count)
-    k = 0
-    for b in range(4):
-        for c in range(columns):
-            if present >> k & 1:
-                interleaved[c * 4 + b :: size] = planes[at : at + count]
-                at += count
-            k += 1
-    if at != len(planes) or present >> k:
+    if present >> (4 * columns):
         raise ValueError("the tick block's matrix has the wrong size")
-    rows = []
+    interleaved = bytearray(size * count)
+    # Only the runs that are there (most are not): a loop over every run cost more than the rest.
+    rest = present
+    while rest:
+        lowest = rest & -rest
+        b, c = divmod(lowest.bit_length() - 1, columns)
+        interleaved[c * 4 + b :: size] = planes[at : at + count]
+        at += count
+        rest ^= lowest
+    if at != len(planes):
+        raise ValueError("the tick block's matrix has the wrong size")
+    out = bytearray()
     before = int.from_bytes(previous, "little")
     for i in range(count):
         zigzag = int.from_bytes(interleaved[i * size : (i + 1) * size], "little")
         delta = ((zigzag >> 1) & not_high) ^ ((zigzag & low) * 0xFFFFFFFF)
         before = ((before & not_high) + (delta & not_high)) ^ ((before ^ delta) & high)
-        rows.append(before.to_bytes(size, "little"))
-    return rows
+        out += before.to_bytes(size, "little")
+    return bytes(out)
 
 
-def unpack_row(row: bytes) -> list[int]:
+def unpack(packed: bytes) -> array[int]:
+    """Packed little-endian int32 lanes as an array (one or many rows)."""
     values = array("i")
-    values.frombytes(row)
+    values.frombytes(packed)
     if sys.byteorder == "big":
         values.byteswap()
-    return values.tolist()
+    return values
