@@ -173,31 +173,31 @@ class MatchState:
         :meth:`on_tick` for each, but the scoreboard (latest wins) is read from the last
         non-replay one only, and telemetry keeps a reference to the columns, not a row per
         player. A block has one header, so the roster, teams and camera do not change in it."""
-        telemetry = self.telemetry
         times, bits, clocks, balls = columns.times, columns.bits, columns.clock, columns.ball_team
+        kept: list[int] = []  # for the telemetry: ticks kept, and ~i for a boost break at tick i
         last_live = -1
         live = 0
         for i in range(start, end):
-            telemetry.tick(times[i])
             game = bits[i]
             if game & _REPLAY_BIT:
                 if not self.replaying:
-                    telemetry.break_boost()  # the replay shows old boost; play resumes at a kickoff
+                    kept.append(~i)  # the replay shows old boost; play resumes at a kickoff
                 self.replaying = True
                 continue
             self.replaying = False
             live += 1
             ball = balls[i]
             if ball == _UNTOUCHED and self.ball_team != _UNTOUCHED:
-                telemetry.break_boost()  # cars back on the kickoff pads, boost reset to 33
+                kept.append(~i)  # cars back on the kickoff pads, boost reset to 33
             self.ball_team = None if ball == UNKNOWN else ball
-            telemetry.keep_columns(columns, i)
+            kept.append(i)
             clock = clocks[i]
             if clock != UNKNOWN:
                 self._clock(clock, bool(game & _OVERTIME_BIT))
             if ball == _UNTOUCHED:
                 self.kickoff_pending = True
             last_live = i
+        self.telemetry.add_ticks(columns, start, end, kept)
         self.last_at_us = times[end - 1]
         if last_live < 0:
             return

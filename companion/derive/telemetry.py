@@ -27,7 +27,10 @@ untouched again, or ``CountdownBegin``), and a tick without a car (a demolition'
 Cost: a 3v3 match at 120 Hz is about 36,000 ticks. A tick's weight is known only when the next
 receive time arrives, so the match keeps the current group's ticks (the parsed rows it already
 has, one reference per tick, nothing copied) and adds them up, weighted, then: per tick and
-player a handful of additions, once.
+player a handful of additions, once. A tick block's ticks whose weights the block itself settles
+are added player by player, each player's totals held in local variables over the whole run
+(:meth:`MatchTelemetry.add_ticks`): the same additions in the same order, so the same figures to
+the last bit, for a fraction of the cost of a call per player and tick.
 
 It must not import storage, web, sources or pipeline code.
 """
@@ -39,6 +42,7 @@ from typing import Any, Final, Protocol
 
 from companion.derive.payloads import PlayerRow
 from companion.derive.records import TelemetryRecord
+from companion.tickblock import FLAG_FIELDS, HAS_TELEMETRY, UNKNOWN
 
 GAP_CAP_US = 1_000_000
 FULL_BOOST = 100
@@ -53,6 +57,12 @@ _FIELDS = (
     "bOnWall",
     "bBoosting",
 )
+
+
+_BIT = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+_ANY_FLAG = (1 << len(FLAG_FIELDS)) - 1
+_CAR, _DEMOLISHED, _SUPERSONIC = _BIT["bHasCar"], _BIT["bDemolished"], _BIT["bSupersonic"]
+_ON_GROUND, _ON_WALL, _BOOSTING = _BIT["bOnGround"], _BIT["bOnWall"], _BIT["bBoosting"]
 
 
 def is_coalesced(block: Mapping[str, Any]) -> bool:
@@ -182,8 +192,6 @@ class PlayerTelemetry:
 _TELEMETRY: Final = 5
 _RAW: Final = 6
 assert PlayerRow._fields[_TELEMETRY] == "telemetry" and PlayerRow._fields[_RAW] == "raw"
-# A kept tick: the player keys and rows of a non-replay tick, or ``None`` for a boost reset.
-_Kept = tuple[tuple[str, ...], tuple[PlayerRow, ...]] | None
 
 
 class TelemetryColumns(Protocol):
@@ -194,7 +202,15 @@ class TelemetryColumns(Protocol):
 
     telemetry: list[tuple[str, Sequence[int], Sequence[int], Sequence[int]]]
 
+    @property
+    def times(self) -> Sequence[int]: ...
+
     def fields(self, speed: int, boost: int, flags: int) -> tuple[Any, ...] | None: ...
+
+
+# A kept tick: the player keys and rows of a non-replay tick, a tick block's columns and the
+# tick's index, or ``None`` for a boost reset.
+_Kept = tuple[tuple[str, ...], tuple[PlayerRow, ...]] | tuple[TelemetryColumns, int] | None
 
 
 class MatchTelemetry:
@@ -238,7 +254,150 @@ class MatchTelemetry:
 
     def keep_columns(self, columns: TelemetryColumns, index: int) -> None:
         """As :meth:`keep`, for tick ``index`` of a tick block read by its columns."""
-        self.group.append((columns, index))  # type: ignore[arg-type]
+        self.group.append((columns, index))
+
+    def add_ticks(self, columns: TelemetryColumns, start: int, end: int, kept: list[int]) -> None:
+        """Ticks ``start`` to ``end - 1`` of a tick block: as :meth:`tick` for each, then
+        :meth:`break_boost` for each ``~i`` and :meth:`keep_columns` for each ``i`` in ``kept``
+        (in order; the entries of tick ``i`` after its :meth:`tick`). The ticks whose groups
+        close within the block are added at once, player by player."""
+        times = columns.times
+        pending: list[Any] = self.group  # the open group: older items, then this block's ints
+        group_at, group_n = self.group_at, self.group_n
+        run: list[int] = []  # this block's settled ticks (-1: a boost break) ...
+        weights: list[float] = []  # ... and their weights
+        k, n_kept = 0, len(kept)
+        for i in range(start, end):
+            at = times[i]
+            if at != group_at:
+                if group_n:
+                    self.group_at, self.group_n = group_at, group_n
+                    spacing, self.nominal = self._spacing()
+                    self.previous_at = group_at
+                    for item in pending:
+                        if type(item) is int:
+                            run.append(item)
+                            weights.append(spacing)
+                        else:  # kept before this block: before every tick of the run
+                            self._add_item(item, spacing)
+                    pending = []
+                group_at, group_n = at, 0
+            group_n += 1
+            while k < n_kept:
+                item = kept[k]
+                if item >= 0:
+                    if item != i:
+                        break
+                    pending.append(item)
+                else:
+                    if ~item != i:
+                        break
+                    pending.append(-1)
+                k += 1
+        self.group_at, self.group_n = group_at, group_n
+        if run:
+            self._add_run(columns, run, weights)
+        self.group = [
+            item if type(item) is not int else (None if item < 0 else (columns, item))
+            for item in pending
+        ]
+
+    def _add_run(self, columns: TelemetryColumns, run: list[int], weights: list[float]) -> None:
+        """The settled ticks of one block (``-1``: a boost break), player by player."""
+        players = self.players
+        in_block = set()
+        for key, speeds, boosts, flags_of in columns.telemetry:
+            in_block.add(key)
+            p = players.get(key)
+            seen = p is not None
+            if p is None:
+                p = PlayerTelemetry()
+            counted, seconds, speed_sum, boost_sum = p.counted, p.seconds, p.speed, p.boost
+            sonic, wall, air, boosting, zero, full = (
+                p.sonic,
+                p.wall,
+                p.air,
+                p.boosting,
+                p.zero,
+                p.full,
+            )
+            top, used, prev = p.top_speed, p.boost_used, p.boost_prev
+            for i, w in zip(run, weights, strict=True):
+                if i < 0:
+                    prev = None
+                    continue
+                flags = flags_of[i]
+                if not flags & HAS_TELEMETRY:
+                    continue
+                speed_in, boost_in = speeds[i], boosts[i]
+                if speed_in == UNKNOWN and boost_in == UNKNOWN and not flags & _ANY_FLAG:
+                    continue  # no spectator field at all
+                seen = True
+                if not flags & _CAR or flags & _DEMOLISHED:
+                    prev = None  # a respawn's boost is no refill of this one
+                    continue
+                # As PlayerTelemetry.add_fields, operation for operation.
+                speed = speed_in / 10 if speed_in != UNKNOWN else 0.0
+                if not 0.0 <= speed < 1e4:
+                    speed = 0.0
+                boost = boost_in if boost_in != UNKNOWN else 0
+                counted += 1
+                if w:
+                    seconds += w
+                    speed_sum += w * speed
+                    boost_sum += w * boost
+                    if flags & _SUPERSONIC:
+                        sonic += w
+                    if flags & _ON_WALL:
+                        wall += w
+                    elif not flags & _ON_GROUND:
+                        air += w
+                    if flags & _BOOSTING:
+                        boosting += w
+                    if boost <= 0:
+                        zero += w
+                    elif boost >= FULL_BOOST:
+                        full += w
+                if speed > top:
+                    top = speed
+                if prev is not None and boost < prev:
+                    used += prev - boost
+                prev = boost
+            if not seen:
+                continue
+            players[key] = p
+            p.counted, p.seconds, p.speed, p.boost = counted, seconds, speed_sum, boost_sum
+            p.sonic, p.wall, p.air, p.boosting, p.zero, p.full = (
+                sonic,
+                wall,
+                air,
+                boosting,
+                zero,
+                full,
+            )
+            p.top_speed, p.boost_used, p.boost_prev = top, used, prev
+        if -1 in run:  # a break reaches the players not in this block as well
+            for key, p in players.items():
+                if key not in in_block:
+                    p.boost_prev = None
+
+    def _add_item(self, kept: _Kept, spacing: float) -> None:
+        """One kept entry of a group, weighted (see :meth:`_flush`)."""
+        players = self.players
+        if kept is None:
+            for each in players.values():
+                each.boost_prev = None
+            return
+        if type(kept[0]) is not tuple:  # a tick block's columns and a tick's index
+            self._add_columns(kept[0], kept[1], spacing)  # type: ignore[arg-type]
+            return
+        keys, rows = kept
+        for key, row in zip(keys, rows, strict=True):
+            if row[_TELEMETRY]:
+                player = players.get(key)
+                if player is None:
+                    player = players[key] = PlayerTelemetry()
+                player.add(row[_RAW], spacing)
 
     def _add_columns(self, columns: TelemetryColumns, index: int, spacing: float) -> None:
         players = self.players
@@ -259,22 +418,8 @@ class MatchTelemetry:
     def _flush(self) -> None:
         """Add up the current group's ticks, each weighted by the group's per-tick spacing."""
         spacing, self.nominal = self._spacing()
-        players = self.players
         for kept in self.group:
-            if kept is None:
-                for each in players.values():
-                    each.boost_prev = None
-                continue
-            if type(kept[0]) is not tuple:  # a tick block's columns and a tick's index
-                self._add_columns(kept[0], kept[1], spacing)  # type: ignore[arg-type]
-                continue
-            keys, rows = kept
-            for key, row in zip(keys, rows, strict=True):
-                if row[_TELEMETRY]:
-                    player = players.get(key)
-                    if player is None:
-                        player = players[key] = PlayerTelemetry()
-                    player.add(row[_RAW], spacing)
+            self._add_item(kept, spacing)
         self.group.clear()
 
     def _spacing(self) -> tuple[float, float]:
