@@ -16,13 +16,13 @@ It must not import storage, web, sources or pipeline code.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 from typing import Any
 
 from companion.derive import output
 from companion.derive.block_ticks import TickColumns
 from companion.derive.payloads import (
+    Ref,
     TeamRow,
     TickView,
     as_dict,
@@ -93,6 +93,11 @@ class MatchState:
         self.events: list[StatfeedRecord] = []
         self.hits: list[BallHitRecord] = []
         self.crossbars: list[CrossbarRecord] = []
+        # The last tick block's scoreboard (``TickColumns.board``) and its camera target in
+        # player view: a block that changes no figure skips the scoreboard. A tick read whole
+        # clears it (it may set what the columns cannot say).
+        self._board: tuple[object, ...] | None = None
+        self._board_target: Ref | None = None
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -102,9 +107,12 @@ class MatchState:
         return Memento(self._copy(), self._lengths())
 
     def _copy(self) -> MatchState:
-        twin = copy.copy(self)
+        # One per discrete event (a checkpoint before it): copied field by field, not through
+        # ``copy.copy``'s generic protocol, which cost more than the event itself.
+        twin = MatchState.__new__(MatchState)
+        twin.__dict__.update(self.__dict__)
         twin.teams = dict(self.teams)
-        twin.players = {k: copy.copy(p) for k, p in self.players.items()}
+        twin.players = {k: p.copy() for k, p in self.players.items()}
         twin.team_sizes = dict(self.team_sizes)
         twin.last_hit = dict(self.last_hit)
         twin.targets = dict(self.targets)
@@ -129,6 +137,7 @@ class MatchState:
             return
         self.replaying = False
         self.live_ticks += 1
+        self._board = None
         if tick.ball_team == _UNTOUCHED and self.ball_team != _UNTOUCHED:
             telemetry.break_boost()  # cars back on the kickoff pads, boost reset to 33
         self.ball_team = tick.ball_team
@@ -201,11 +210,15 @@ class MatchState:
         self.last_at_us = times[end - 1]
         if last_live < 0:
             return
-        tick = columns.view(last_live)
         self.live_ticks += live
-        self._scoreboard(tick)
-        if tick.target is not None and tick.player_view:
-            who = self.roster().resolve(tick.target)
+        board = columns.board(last_live)
+        if board != self._board:  # most blocks change no figure: the scoreboard stands
+            tick = columns.view(last_live)
+            self._scoreboard(tick)
+            self._board = board
+            self._board_target = tick.target if tick.player_view else None
+        if self._board_target is not None:
+            who = self.roster().resolve(self._board_target)
             if who is not None and who.player_key is not None:
                 self.targets[who.player_key] = self.targets.get(who.player_key, 0) + live
 

@@ -47,6 +47,17 @@ class PlayerState:
     stats: tuple[int, ...]
     demos_taken: int = 0
 
+    def copy(self) -> PlayerState:
+        return PlayerState(
+            self.key,
+            self.name,
+            self.primary_id,
+            self.shortcut,
+            self.team,
+            self.stats,
+            self.demos_taken,
+        )
+
     def update(self, row: PlayerRow) -> None:
         """Take a non-replay tick's figures (cumulative: the latest wins). A figure missing
         from this tick keeps its previous value rather than dropping to zero."""

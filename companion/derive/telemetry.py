@@ -100,8 +100,20 @@ class PlayerTelemetry:
 
     def copy(self) -> PlayerTelemetry:
         twin = PlayerTelemetry.__new__(PlayerTelemetry)
-        for name in PlayerTelemetry.__slots__:
-            setattr(twin, name, getattr(self, name))
+        twin.counted, twin.seconds, twin.speed, twin.boost = (
+            self.counted,
+            self.seconds,
+            self.speed,
+            self.boost,
+        )
+        twin.sonic, twin.wall, twin.air, twin.boosting = (
+            self.sonic,
+            self.wall,
+            self.air,
+            self.boosting,
+        )
+        twin.zero, twin.full, twin.top_speed = self.zero, self.full, self.top_speed
+        twin.boost_used, twin.boost_prev = self.boost_used, self.boost_prev
         return twin
 
     def add(self, entry: dict[str, Any], weight: float) -> None:
