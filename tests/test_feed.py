@@ -138,7 +138,7 @@ def test_tick_block_round_trip_keeps_what_stats_need() -> None:
     block, payload = encoder.encode()
     assert encoder.count == 0
     assert block == {
-        "v": 2,
+        "v": 3,
         "first_seq": 100,
         "count": 50,
         "t0_us": 1_000_000,

@@ -110,3 +110,28 @@ def test_a_snapshot_is_immutable_and_restore_takes_only_snapshots() -> None:
         snapshot.previous_first_seq = 5  # type: ignore[misc]
     with pytest.raises(TypeError, match="DecoderState"):
         decoder.restore({"header": None})  # type: ignore[arg-type]
+
+
+def test_a_block_lists_its_inexact_keyframes_and_a_reader_of_columns_reads_only_those() -> None:
+    ticks = [state(clock=300 - n) for n in range(5)]
+    ticks[3]["Game"]["Teams"][1]["Score"] = 2**40  # too big for a column: inexact
+    encoder = TickBlockEncoder()
+    for n, data in enumerate(ticks):
+        values = values_of(data)
+        routine = n == 1  # a keyframe the reader keeps though the columns hold it exactly
+        text = orjson.dumps(data) if routine or not values.exact else None
+        encoder.add(n + 1, 1_000_000 + n * TICK_US, values, text)
+    block, payload = encoder.encode()
+    assert block["v"] == 3 and block["inexact"] == [3]
+    decoded = TickBlockDecoder().expand_rows(block, payload)
+    assert sorted(decoded.keyframe_texts) == [1, 3]
+    assert decoded.verbatim() == [3]
+    assert decoded.keyframe(3) == ticks[3]
+
+    # A version 2 block did not say: every keyframe counts as inexact.
+    old = {k: v for k, v in block.items() if k != "inexact"} | {"v": 2}
+    assert TickBlockDecoder().expand_rows(old, payload).verbatim() == [1, 3]
+
+    # A list that names a tick that is no keyframe is a damaged block, not a guess.
+    with pytest.raises(ValueError, match="inexact"):
+        TickBlockDecoder().expand_rows(block | {"inexact": [2]}, payload)

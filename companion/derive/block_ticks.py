@@ -3,8 +3,10 @@
 Expanding a block into ``UpdateState`` dicts (``TickBlockDecoder.expand``) and parsing them
 back (:func:`companion.derive.payloads.read_tick`) was most of the cost of deriving a match: a
 dict per player per tick built only to be taken apart. Here the roster, teams and game fields
-of a block's header are read once per header, and each tick costs only its numbers. Keyframes
-(ticks kept verbatim) still go through ``read_tick``: they may hold what the columns cannot.
+of a block's header are read once per header, and each tick costs only its numbers. Inexact
+keyframes (ticks kept verbatim because the columns cannot hold them) still go through
+``read_tick``; an exact one is read by its columns like any tick (its speeds to 0.1 km/h, as
+every other tick's), which spares parsing its JSON.
 
 The views are equal to ``read_tick(tick_data(header, row))`` for every row (a test holds them
 to it), so live derivation and ``companion rebuild`` agree whichever way a tick came.

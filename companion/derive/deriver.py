@@ -137,7 +137,8 @@ class MatchDeriver:
     ) -> int:
         """Apply a tick block's ticks, in order: the same as :meth:`apply` for each (ticks not
         beyond the stream's seq are skipped), but read by columns (see
-        :meth:`MatchState.on_ticks`); keyframes, kept verbatim, go one by one. ``reader`` is
+        :meth:`MatchState.on_ticks`); keyframes the columns do not hold exactly go one by one,
+        read whole. ``reader`` is
         the stream's :class:`BlockTicks`. Returns the ticks applied."""
         n = block.count
         skip = max(0, self._seqs.get(stream, -1) + 1 - block.first_seq)
@@ -145,12 +146,15 @@ class MatchDeriver:
             self.counters.skipped += n
             return 0
         self.counters.skipped += skip
+        # Parsed before anything changes (a damaged one raises here). A keyframe the columns
+        # hold exactly is read by them, as the ticks around it.
+        verbatim = [(k, read_tick(block.keyframe(k))) for k in block.verbatim() if k >= skip]
         columns = reader.columns(block)
         start = skip
-        for index in sorted(k for k in block.keyframes if k >= skip):
+        for index, tick in verbatim:
             if index > start:
                 self._ticks(columns, start, index, coalesced)
-            self._tick(read_tick(block.keyframes[index]), columns.times[index], coalesced)
+            self._tick(tick, columns.times[index], coalesced)
             start = index + 1
         if start < n:
             self._ticks(columns, start, n, coalesced)

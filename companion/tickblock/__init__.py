@@ -11,13 +11,15 @@ are ticks kept verbatim as well (the reader keeps one at every scoreboard change
 and end, and about once a second; the encoder adds any tick whose values the columns cannot hold
 exactly), so nothing the game sent is only approximated.
 
-Format, version 2. The journal row (event ``TickBlock``, ``seq`` = the first tick's seq, ``ts`` =
+Format, version 3. The journal row (event ``TickBlock``, ``seq`` = the first tick's seq, ``ts`` =
 the first tick's receive time) has:
 
 - ``data``: a small JSON description, ``{"v": 2, "first_seq", "count", "t0_us"}``, plus
-  ``"header": true`` when the block carries its header and ``"coalesced": n`` when ``n`` ticks
-  were folded into it while storage was behind. Tick seqs are consecutive within a block, from
-  ``first_seq``.
+  ``"header": true`` when the block carries its header, ``"coalesced": n`` when ``n`` ticks
+  were folded into it while storage was behind, and ``"inexact": [i, …]`` when some keyframes
+  (by tick index) hold values the columns could not hold exactly. Tick seqs are consecutive
+  within a block, from ``first_seq``. (Version 2, still read, did not list the inexact
+  keyframes: every keyframe of such a block counts as inexact.)
 - ``payload`` (BLOB), little-endian throughout: 5 bytes, ``<BI``: flags (bit 0: the block
   carries its header; bit 1: it has text) and the ``first_seq`` of the stream's previous block
   modulo 2**32 (0 for the first); then one or two raw deflate streams (``wbits=-15``), each
@@ -56,7 +58,8 @@ predecessor) it has not seen; decoding can start again at any block with a heade
 Use: ``values_of(data)`` reads a tick (``Unpackable`` when no block can hold it), one
 ``TickBlockEncoder`` per stream collects ticks (``fits``, ``add``) and ``encode`` gives a row's
 data and payload; ``TickBlockDecoder.expand(data, payload)`` gives the ticks back, shaped like
-``UpdateState`` data (keyframes verbatim), so derivation reads both the same way. A decoder's
+``UpdateState`` data (keyframes verbatim), so derivation reads both the same way
+(``expand_rows`` gives the column values, and keyframe texts parsed only on demand). A decoder's
 ``state()`` is an immutable snapshot that ``restore(state)`` goes back to (a rolled-back
 transaction takes its blocks back with it).
 
@@ -83,7 +86,7 @@ from companion.tickblock.decoder import (
     TickBlockDecoder,
 )
 from companion.tickblock.encoder import COMPRESS_LEVEL, SYNC_EVERY_US, TickBlockEncoder
-from companion.tickblock.payload import FORMAT_VERSION, TICK_BLOCK_EVENT
+from companion.tickblock.payload import FORMAT_VERSION, READABLE_VERSIONS, TICK_BLOCK_EVENT
 
 __all__ = [
     "COMPRESS_LEVEL",
@@ -92,6 +95,7 @@ __all__ = [
     "GAME_COLUMNS",
     "HAS_TELEMETRY",
     "PER_PLAYER",
+    "READABLE_VERSIONS",
     "STAT_FIELDS",
     "SYNC_EVERY_US",
     "TICK_BLOCK_EVENT",

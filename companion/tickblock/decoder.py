@@ -14,10 +14,10 @@ import orjson
 from companion.tickblock.columns import GAME_COLUMNS, PER_PLAYER, STAT_FIELDS, tick_data
 from companion.tickblock.payload import (
     BODY,
-    FORMAT_VERSION,
     HAS_HEADER,
     HAS_TEXT,
     PREFIX,
+    READABLE_VERSIONS,
     decode_matrix,
     unpack,
 )
@@ -41,9 +41,10 @@ class Tick:
 class DecodedBlock:
     """One block's ticks as column values: ``values`` holds ``count`` rows of ``width`` values
     one after another, in the layout of the package docstring (time in ms after ``t0_us``
-    first; ``UNKNOWN`` where unknown), so ``column(c)`` is one slice; ``keyframes`` maps a tick's
-    index to its verbatim ``UpdateState`` data (which holds what the columns may not: a
-    keyframe's row is exact only for the values the columns can hold)."""
+    first; ``UNKNOWN`` where unknown), so ``column(c)`` is one slice. ``keyframe_texts`` maps
+    a tick's index to its verbatim ``UpdateState`` data, as text (parsed on demand:
+    ``keyframe(i)``, ``keyframes``); ``inexact`` is the set of those whose values the columns
+    could not hold exactly (``None`` for a block that does not say: every keyframe then)."""
 
     first_seq: int
     t0_us: int
@@ -51,7 +52,24 @@ class DecodedBlock:
     values: array[int]
     width: int
     count: int
-    keyframes: dict[int, dict[str, Any]]
+    keyframe_texts: dict[int, bytes]
+    inexact: frozenset[int] | None
+
+    @property
+    def keyframes(self) -> dict[int, dict[str, Any]]:
+        """Every keyframe's data, by tick index."""
+        return {i: orjson.loads(text) for i, text in self.keyframe_texts.items()}
+
+    def keyframe(self, index: int) -> dict[str, Any]:
+        data: dict[str, Any] = orjson.loads(self.keyframe_texts[index])
+        return data
+
+    def verbatim(self) -> list[int]:
+        """The keyframes (tick indexes, in order) that hold what the columns do not: the ones
+        a reader of the columns must read whole instead."""
+        if self.inexact is None:
+            return sorted(self.keyframe_texts)
+        return sorted(self.inexact)
 
     def row(self, index: int) -> list[int]:
         """Tick ``index``'s values."""
@@ -119,7 +137,7 @@ class TickBlockDecoder:
     def expand_rows(self, block: Mapping[str, Any], payload: bytes) -> DecodedBlock:
         """The block's ticks as column values (no ``UpdateState`` dicts built): for readers
         that go through many ticks and need only some of their values. Raises as ``expand``."""
-        if block.get("v") != FORMAT_VERSION:
+        if block.get("v") not in READABLE_VERSIONS:
             raise ValueError(f"unknown tick block version {block.get('v')!r}")
         first_seq: int = block["first_seq"]
         t0_us: int = block["t0_us"]
@@ -165,14 +183,21 @@ class TickBlockDecoder:
         size = len(rows) // block["count"]
         self._state = DecoderState(header, rows[-size:], reference, first_seq)
         return DecodedBlock(
-            first_seq, t0_us, header, unpack(rows), size // 4, block["count"], keyframes
+            first_seq,
+            t0_us,
+            header,
+            unpack(rows),
+            size // 4,
+            block["count"],
+            keyframes,
+            _inexact(block, keyframes),
         )
 
 
 def _parse(
     state: DecoderState, block: Mapping[str, Any], with_header: bool, body: bytes, text: bytes
-) -> tuple[dict[str, Any], bytes, dict[int, dict[str, Any]], bytes]:
-    """Header, packed rows (one after another), keyframes and the next reference of one
+) -> tuple[dict[str, Any], bytes, dict[int, bytes], bytes]:
+    """Header, packed rows (one after another), keyframe texts and the next reference of one
     block's streams."""
     count, columns = BODY.unpack_from(body)
     if count != block["count"] or count < 1:
@@ -196,7 +221,7 @@ def _parse(
     if columns != 1 + GAME_COLUMNS + (PER_PLAYER + len(STAT_FIELDS)) * n_players + n_teams:
         raise ValueError("the tick block's columns do not match its header")
     rows = decode_matrix(previous, body[BODY.size :], columns, count)
-    keyframes: dict[int, dict[str, Any]] = {}
+    keyframes: dict[int, bytes] = {}
     if at < len(text):
         (n_keyframes,) = struct.unpack_from("<H", text, at)
         at += 2
@@ -204,6 +229,16 @@ def _parse(
             index, size = struct.unpack_from("<HI", text, at)
             at += 6
             reference = text[at : at + size]
-            keyframes[index] = orjson.loads(reference)
+            keyframes[index] = reference
             at += size
     return header, rows, keyframes, reference
+
+
+def _inexact(block: Mapping[str, Any], keyframes: dict[int, bytes]) -> frozenset[int] | None:
+    """The block's inexact keyframes, as its data lists them (``None``: it does not say)."""
+    if block["v"] < 3:
+        return None
+    listed = block.get("inexact", [])
+    if not isinstance(listed, list) or not all(i in keyframes for i in listed):
+        raise ValueError("the tick block's inexact keyframes are not among its keyframes")
+    return frozenset(listed)

@@ -46,6 +46,7 @@ class TickBlockEncoder:
         self._block_header: tuple[Any, ...] | None = None
         self._rows: list[bytes] = []
         self._keyframes: list[tuple[int, bytes]] = []
+        self._inexact: list[int] = []
 
     def fits(self, seq: int, received_at_us: int, tick: TickValues) -> bool:
         """Whether the tick can join this block: empty, or the next seq with the same header
@@ -77,6 +78,8 @@ class TickBlockEncoder:
         self._rows.append(TIME.pack(ms(received_at_us - self.t0_us)) + tick.packed)
         if keyframe_text is not None:
             self._keyframes.append((self.count, keyframe_text))
+            if not tick.exact:
+                self._inexact.append(self.count)
         self.count += 1
 
     def encode(self, coalesced: int = 0) -> tuple[dict[str, Any], bytes]:
@@ -133,6 +136,8 @@ class TickBlockEncoder:
             data["header"] = True
         if coalesced:
             data["coalesced"] = coalesced
+        if self._inexact:
+            data["inexact"] = self._inexact
         self._header = header
         self._last_row = self._rows[-1]
         self._reference = reference

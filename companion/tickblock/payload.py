@@ -10,7 +10,8 @@ from array import array
 from functools import cache
 
 TICK_BLOCK_EVENT = "TickBlock"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # version 2 did not say which keyframes are inexact
 PREFIX = struct.Struct("<BI")
 BODY = struct.Struct("<HH")
 TIME = struct.Struct("<i")
