@@ -2,4 +2,6 @@ import sys
 
 from companion.cli import main
 
-sys.exit(main())
+# Guarded: a rebuild's worker processes import this module again, and must not run the app.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -82,11 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser(
         "reset", help="move the database aside as companion.db.broken-<time> and start empty"
     )
-    commands.add_parser(
+    rebuild = commands.add_parser(
         "rebuild",
         help="recompute every stats table from the journal (quit the app first)",
         description="Recompute every stats table from the journal, in one transaction: the "
         "old tables stay until the new ones are complete.",
+    )
+    rebuild.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="processes deriving side by side (default: one per core; 1: this process only)",
     )
     gamesetup.add_arguments(
         commands.add_parser(
@@ -134,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rebuild":
             from companion import rebuild_command
 
-            return rebuild_command.run(settings, paths, _say)
+            return rebuild_command.run(settings, paths, _say, workers=max(1, args.workers))
         if args.command == "setup-game":
             return gamesetup.run(args)
         if args.command == "simulate":

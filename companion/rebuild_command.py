@@ -56,7 +56,7 @@ class ProgressLine:
             self._out.flush()
 
 
-def run(settings: Settings, paths: Paths, say: Callable[[str], None]) -> int:
+def run(settings: Settings, paths: Paths, say: Callable[[str], None], *, workers: int = 1) -> int:
     lock = InstanceLock(paths.lock_file, paths.server_file)
     try:
         lock.acquire()
@@ -71,6 +71,8 @@ def run(settings: Settings, paths: Paths, say: Callable[[str], None]) -> int:
                 conn,
                 silence_us=settings.match_silence_minutes * 60_000_000,
                 progress=bar,
+                database=paths.database,
+                workers=workers,
             )
         finally:
             bar.finish()
@@ -80,7 +82,8 @@ def run(settings: Settings, paths: Paths, say: Callable[[str], None]) -> int:
     rate = outcome.matches / outcome.seconds if outcome.seconds else 0.0
     say(
         f"rebuilt the stats of {outcome.matches:,} matches from {outcome.rows:,} journal rows "
-        f"in {outcome.seconds:.1f} s ({rate:,.0f} matches/s)"
+        f"in {outcome.seconds:.1f} s ({rate:,.0f} matches/s"
+        + (f", {outcome.spans} spans side by side)" if outcome.spans > 1 else ")")
         + (f"; {outcome.dead} rows still fail and stay in dead letters" if outcome.dead else "")
     )
     return 0
