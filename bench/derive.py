@@ -1,8 +1,10 @@
 """How fast the stats are rebuilt, and how fast the read API answers with many matches stored.
 
 1. Rebuild: a synthesised season (real-length matches, the game feed's default 30 ticks a second,
-   journaled through the real reader's tick blocks) is rebuilt with ``companion rebuild``'s code;
-   prints matches/s and the time a 2,000-match season would take (target: under a minute).
+   journaled through the real reader's tick blocks, in sessions of a few matches with hours
+   between them) is rebuilt with ``companion rebuild``'s code, in one process (matches/s, CPU per
+   tick) and then with ``--workers`` processes side by side (the wall-clock time, checked to give
+   the same tables); prints the time a 2,000-match season would take (target: under a minute).
 2. Read latency: the derived tables are copied up to 10,000 matches, the real app serves them on
    a loopback port, and the list, detail and other routes are timed (target: list and detail p95
    under 20 ms). Side by side, ``/api/v1/health`` gives the floor of a request on this machine.
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -34,55 +37,97 @@ from companion.simulator import SynthOptions, synthesize
 from companion.sources.feed_session import FeedSession
 from companion.storage import journal
 from companion.storage.database import connect, open_database
+from companion.storage.match_store import DERIVED_TABLES
 
 BASE_US = 1_790_000_000_000_000
 SEASON = 2000
+SESSION_BREAK_S = 3 * 3600
+SILENCE_US = 15 * 60_000_000  # the default match silence
 
 
-def journal_season(db: Path, matches: int, rate: float) -> tuple[int, int]:
-    """Journal a synthesised season as the reader would; returns (rows, ticks)."""
-    synthesis = synthesize(
-        SynthOptions(seed=1, scenario="mixed", view="spectator", rate=rate, matches=matches, gap=60)
-    )
+def journal_season(db: Path, matches: int, rate: float, session: int) -> tuple[int, int]:
+    """Journal a synthesised season as the reader would: sessions of ``session`` matches a
+    minute apart, each its own connection to the game, three hours between sessions. Returns
+    (rows, ticks)."""
     rows: list[NewEvent] = []
-    session = FeedSession("bench-1", rows.extend)
-    for message in synthesis.messages():
-        session.on_message(message.raw, BASE_US + round(message.t * 1e6))
-    session.close()
+    ticks = 0
+    start = 0.0
+    for k, first in enumerate(range(0, matches, session)):
+        synthesis = synthesize(
+            SynthOptions(
+                seed=1 + k,
+                scenario="mixed",
+                view="spectator",
+                rate=rate,
+                matches=min(session, matches - first),
+                gap=60,
+            )
+        )
+        feed = FeedSession(f"bench-{k + 1}", rows.extend)
+        last = 0.0
+        for message in synthesis.messages():
+            feed.on_message(message.raw, BASE_US + round((start + message.t) * 1e6))
+            last = message.t
+        feed.close()
+        ticks += feed.counters.ticks
+        start += last + SESSION_BREAK_S
     conn = connect(db)
-    for start in range(0, len(rows), 5000):
+    for begin in range(0, len(rows), 5000):
         conn.execute("BEGIN IMMEDIATE")
-        journal.append(conn, rows[start : start + 5000], BASE_US)
+        journal.append(conn, rows[begin : begin + 5000], BASE_US)
         conn.execute("COMMIT")
     conn.close()
-    return len(rows), session.counters.ticks
+    return len(rows), ticks
 
 
-def rebuild_section(folder: Path, matches: int, rate: float) -> Path:
+def rebuild_section(folder: Path, matches: int, rate: float, session: int, workers: int) -> Path:
     db = folder / "companion.db"
     open_database(db)
     started = time.perf_counter()
-    rows, ticks = journal_season(db, matches, rate)
+    rows, ticks = journal_season(db, matches, rate, session)
     print(
-        f"journaled {matches} matches: {rows:,} rows, {ticks:,} ticks at {rate:g}/s "
-        f"({time.perf_counter() - started:.1f} s to synthesise and journal)"
+        f"journaled {matches} matches in sessions of {session}: {rows:,} rows, {ticks:,} ticks "
+        f"at {rate:g}/s ({time.perf_counter() - started:.1f} s to synthesise and journal)"
     )
+    twin = folder / "twin" / "companion.db"
+    twin.parent.mkdir()
+    shutil.copyfile(db, twin)
     conn = connect(db)
     cpu = time.process_time()
-    outcome = rebuild(conn, silence_us=15 * 60_000_000)
+    outcome = rebuild(conn, silence_us=SILENCE_US)
     cpu = time.process_time() - cpu
     conn.close()
     per_s = outcome.matches / outcome.seconds
     print(
-        f"rebuild: {outcome.matches} matches in {outcome.seconds:.2f} s = {per_s:.1f} matches/s, "
-        f"{ticks / outcome.seconds:,.0f} ticks/s, {outcome.seconds / ticks * 1e6:.1f} µs per tick"
+        f"rebuild in one process: {outcome.matches} matches in {outcome.seconds:.2f} s = "
+        f"{per_s:.1f} matches/s, {ticks / outcome.seconds:,.0f} ticks/s, "
+        f"{outcome.seconds / ticks * 1e6:.1f} µs per tick"
     )
     # CPU time is steadier than wall time on a busy machine (the rebuild is one thread).
     print(
         f"  CPU: {cpu:.2f} s, {cpu / ticks * 1e6:.1f} µs per tick; a season of {SEASON:,} "
         f"matches: about {SEASON * cpu / outcome.matches:.0f} s of CPU (target under 60 s)"
     )
+    if workers > 1:
+        conn = connect(twin)
+        side = rebuild(conn, silence_us=SILENCE_US, database=twin, workers=workers)
+        conn.close()
+        same = tables(db) == tables(twin)
+        print(
+            f"rebuild with {workers} workers: {side.spans} spans side by side in "
+            f"{side.seconds:.2f} s ({outcome.seconds / side.seconds:.2f}x one process; "
+            f"{'the same tables' if same else 'DIFFERENT TABLES'}); a season: about "
+            f"{SEASON * side.seconds / side.matches:.0f} s"
+        )
     return db
+
+
+def tables(db: Path) -> list[list[tuple[object, ...]]]:
+    conn = connect(db)
+    try:
+        return [sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in DERIVED_TABLES]
+    finally:
+        conn.close()
 
 
 def grow(db: Path, target: int) -> int:
@@ -175,6 +220,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--matches", type=int, default=24, help="matches to rebuild")
     parser.add_argument("--rate", type=float, default=30.0, help="ticks per second")
+    parser.add_argument("--session", type=int, default=6, help="matches per session")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes for the second rebuild"
+    )
     parser.add_argument("--stored", type=int, default=10_000, help="matches for the read API")
     parser.add_argument("--requests", type=int, default=200, help="requests per route")
     parser.add_argument("--quick", action="store_true", help="6 matches, 2,000 stored, 50 requests")
@@ -189,7 +238,7 @@ def main() -> None:
             db = Path(tmp) / "companion.db"
             shutil.copyfile(args.reads_on, db)
         else:
-            db = rebuild_section(Path(tmp), args.matches, args.rate)
+            db = rebuild_section(Path(tmp), args.matches, args.rate, args.session, args.workers)
         read_section(db, args.stored, args.requests)
 
 
