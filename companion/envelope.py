@@ -17,8 +17,6 @@ and anything wrong, is read by orjson, which gives the positions and the problem
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import MISSING, fields
 from typing import Any
 
 import msgspec
@@ -197,7 +195,7 @@ def _read_plain_body(body: bytes, max_batch_items: int) -> list[NewEvent] | None
     if len(items) > max_batch_items:
         return None
     loads = orjson.loads
-    new_event = _new_event
+    new_event = NewEvent
     events = []
     for item in items:
         source = item.source
@@ -213,8 +211,9 @@ def _read_plain_body(body: bytes, max_batch_items: int) -> list[NewEvent] | None
         ):
             return None
         raw = bytes(item.data)
-        # Fewer brackets than levels cannot nest too deep; more go the general way.
-        if raw.count(b"[") + raw.count(b"{") > data_levels:
+        # Fewer brackets than levels cannot nest too deep; more go the general way. (One
+        # translate counts both kinds in one pass: about half the time of two counts.)
+        if len(raw) - len(raw.translate(None, b"[{")) > data_levels:
             return None
         try:
             loads(raw)
@@ -263,44 +262,7 @@ def _read_plain_item(item: Any, data_levels: int) -> NewEvent | None:
     # Fewer brackets than levels cannot nest too deep; only then is the walk needed.
     if text.count(b"[") + text.count(b"{") > data_levels and _deeper_than(data, data_levels):
         return None
-    return _new_event(source, stream, seq, name, text.decode())
-
-
-def _event_maker() -> Callable[[str, str, int | None, str, str], NewEvent]:
-    """A quicker ``NewEvent(source, stream, seq, event, data)`` for the fast path.
-
-    ``NewEvent`` is a frozen dataclass with slots: its ``__init__`` sets each field through
-    ``object.__setattr__``, which cost as much as all the checks of an event together. This
-    fills the same slots through their descriptors directly (``ts_us`` and ``payload`` at their
-    defaults, None). Should ``NewEvent`` ever take another shape, its own constructor is used.
-    """
-    names = ("source", "stream", "seq", "event", "data", "ts_us", "payload")
-    defaults = (MISSING,) * 5 + (None, None)
-    shape = tuple((f.name, f.default) for f in fields(NewEvent))
-    if getattr(NewEvent, "__slots__", ()) != names or shape != tuple(
-        zip(names, defaults, strict=True)
-    ):
-        return NewEvent
-    set_source, set_stream, set_seq, set_event, set_data, set_ts, set_payload = (
-        NewEvent.__dict__[name].__set__ for name in names
-    )
-    new = object.__new__
-
-    def make(source: str, stream: str, seq: int | None, event: str, data: str) -> NewEvent:
-        made = new(NewEvent)
-        set_source(made, source)
-        set_stream(made, stream)
-        set_seq(made, seq)
-        set_event(made, event)
-        set_data(made, data)
-        set_ts(made, None)
-        set_payload(made, None)
-        return made
-
-    return make
-
-
-_new_event = _event_maker()
+    return NewEvent(source, stream, seq, name, text.decode())
 
 
 def _read_item(index: int, item: Any, problems: list[dict[str, Any]]) -> NewEvent | None:

@@ -1,12 +1,19 @@
-"""Plain values that cross layers: an event on its way into the journal, and a journal row."""
+"""Plain values that cross layers: an event on its way into the journal, and a journal row.
+
+``NewEvent`` and ``JournalRow`` are made once per event on the ingest path (a batch of 500 makes
+a thousand), so they are msgspec structs: built in C, about a tenth of the cost of a frozen
+dataclass, with the same fields, order, defaults, equality and immutability. They hold only
+strings, numbers and bytes, so they need no cycle tracking (``gc=False``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
+
+class NewEvent(msgspec.Struct, frozen=True, gc=False):
     """One validated event, ready to be appended to the journal.
 
     ``data`` is the event's payload already encoded as JSON text, so the writer thread only binds
@@ -24,8 +31,7 @@ class NewEvent:
     payload: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRow:
+class JournalRow(msgspec.Struct, frozen=True, gc=False):
     """One row of the journal as the worker and the read API see it."""
 
     id: int

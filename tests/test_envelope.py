@@ -12,14 +12,12 @@ from hypothesis import strategies as st
 
 from companion.envelope import (
     MAX_DEPTH,
-    _new_event,
     _read_body,
     _read_plain_body,
     decode_json,
     parse_events,
 )
 from companion.errors import InvalidEventError, InvalidJsonError, RequestError, TooLargeError
-from companion.model import NewEvent
 
 
 def events_of(value: object, limit: int = 10_000):  # type: ignore[no-untyped-def]
@@ -194,12 +192,6 @@ def test_data_orjson_refuses_is_refused_as_before(data: bytes) -> None:
     with pytest.raises(InvalidJsonError) as caught:
         parse_events(body, 10)
     assert set(caught.value.details) == {"line", "column", "offset"}
-
-
-def test_the_fast_event_maker_makes_the_same_events() -> None:
-    made = _new_event("x", "s", 3, "E", "{}")
-    assert made == NewEvent("x", "s", 3, "E", "{}")
-    assert (made.ts_us, made.payload) == (None, None)
 
 
 json_scalars = (

@@ -181,3 +181,28 @@ def test_duplicates_get_the_id_of_the_row_they_repeat(tmp_path: Path) -> None:
     assert len(set(result.ids)) == 4
     assert journal.count_pending(conn) == 4
     conn.close()
+
+
+def test_a_repeat_in_a_later_chunk_of_a_batch_keeps_order_and_ids(tmp_path: Path) -> None:
+    # A batch goes in as statements of 512, 256, ... rows; here the first 512 go in as they are
+    # and the statement of the last three meets a stored key.
+    path = tmp_path / "companion.db"
+    open_database(path)
+    conn = connect(path)
+    conn.execute("BEGIN")
+    stored = journal.append(conn, [_event(1000, "t")], 1)
+    batch = [_event(n) for n in range(512)] + [_event(5000), _event(1000, "t"), _event(3)]
+    result = journal.append(conn, batch, 2)
+    conn.execute("COMMIT")
+    assert (result.accepted, result.duplicates) == (513, 2)
+    assert result.ids[513] == stored.ids[0]
+    assert result.ids[514] == result.ids[3]
+    new_ids = result.ids[:513]
+    assert list(new_ids) == sorted(new_ids) and len(set(new_ids)) == 513
+    assert [row.id for row in result.new_rows] == list(new_ids)
+    assert [row.seq for row in result.new_rows] == [*range(512), 5000]
+    rows = journal.read_after(conn, stored.ids[0], 1000)
+    assert [(row.id, row.seq, row.received_at_us) for row in rows] == [
+        (row.id, row.seq, 2) for row in result.new_rows
+    ]
+    conn.close()

@@ -112,6 +112,8 @@ class Writer:
         self._apply_blocked_until = 0.0
         self._last_idle_mono = 0.0
         self._storage_error: str | None = None
+        # When the sleeping writer thread wakes up by itself (monotonic), None while it is awake.
+        self._wake_at: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -259,7 +261,10 @@ class Writer:
                         idle_in = self._idle_wait(now)
                         if wait == 0.0 or idle_in == 0.0:
                             break
-                        self._cond.wait(idle_in if wait is None else min(wait, idle_in))
+                        timeout = idle_in if wait is None else min(wait, idle_in)
+                        self._wake_at = now + timeout
+                        self._cond.wait(timeout)
+                    self._wake_at = None
                     jobs, self._jobs = self._jobs, []
                     stopping = self._stopping
                 appends = [job for job in jobs if isinstance(job, _Append)]
@@ -353,7 +358,14 @@ class Writer:
         if isinstance(outcome, StorageUnavailableError):
             return outcome
         with self._cond:
-            self._cond.notify()  # the worker may want to apply after a quiet moment
+            # Wake the writer only when applying is now due before it would wake anyway: a
+            # wake-up per request makes the two threads trade the GIL while the answer is sent.
+            wake_at = self._wake_at
+            if wake_at is not None:
+                now = time.monotonic()
+                wait = self._apply_wait(now)
+                if wait is not None and now + wait < wake_at:
+                    self._cond.notify()
         return outcome[0]
 
     def _apply(self, conn: sqlite3.Connection) -> None:

@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from msgspec.structs import astuple
+
 from companion.model import AppendResult, JournalRow, NewEvent
 
 _INSERT = (
@@ -34,6 +36,42 @@ def append(
     """
     if len(events) == 1:
         return _append_one(conn, events[0], received_at_us)
+    # Most batches repeat nothing: they go in as they are, with no look-up first. When the unique
+    # index refuses a chunk, SQLite undoes that statement alone (the transaction goes on), and
+    # the rest of the batch takes the careful path, which sees the chunks before as stored.
+    ids: list[int] = []
+    done = 0
+    try:
+        for size in _chunk_sizes(len(events)):
+            last = _insert_chunk(conn, events[done : done + size], received_at_us)
+            ids += range(last - size + 1, last + 1)
+            done += size
+    except sqlite3.IntegrityError:
+        if done == 0:
+            return _append_checked(conn, events, received_at_us)
+        rest = _append_checked(conn, events[done:], received_at_us)
+        head = _new_rows(ids, events[:done], received_at_us)
+        return AppendResult(
+            (*ids, *rest.ids), done + rest.accepted, rest.duplicates, head + rest.new_rows
+        )
+    return AppendResult(tuple(ids), done, 0, _new_rows(ids, events, received_at_us))
+
+
+def _new_rows(
+    ids: Sequence[int], events: Sequence[NewEvent], received_at_us: int
+) -> tuple[JournalRow, ...]:
+    return tuple(
+        JournalRow(
+            row_id, e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us, e.payload
+        )
+        for row_id, e in zip(ids, events, strict=True)
+    )
+
+
+def _append_checked(
+    conn: sqlite3.Connection, events: Sequence[NewEvent], received_at_us: int
+) -> AppendResult:
+    """``append`` for a batch that repeats something: the stored keys are looked up first."""
     stored = _stored_ids(conn, events)
     first: dict[tuple[str, str, int], int] = {}
     new: list[NewEvent] = []
@@ -55,13 +93,9 @@ def append(
         new_ids = _insert_many(conn, new, received_at_us)
     ids = tuple(new_ids[ref] if ref >= 0 else -ref - 1 for ref in refs)
     accepted = len(new)
-    rows = tuple(
-        JournalRow(
-            row_id, e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us, e.payload
-        )
-        for row_id, e in zip(new_ids, new, strict=True)
+    return AppendResult(
+        ids, accepted, len(events) - accepted, _new_rows(new_ids, new, received_at_us)
     )
-    return AppendResult(ids, accepted, len(events) - accepted, rows)
 
 
 def _append_one(conn: sqlite3.Connection, event: NewEvent, received_at_us: int) -> AppendResult:
@@ -104,21 +138,14 @@ def _insert_many(
 ) -> Sequence[int]:
     """Insert ``events`` (known to be new) and return their ids, in order.
 
-    Rows go in as multi-row INSERT statements of fixed sizes rather than one statement per row:
-    each statement step releases and re-takes the GIL, and under load every re-take waits behind
-    the HTTP thread. AUTOINCREMENT hands out the ids one above the table's sequence, in order.
+    AUTOINCREMENT hands out the ids one above the table's sequence, in order.
     """
     before_row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
     before = int(before_row[0]) if before_row else 0
     start = 0
     last = before
-    while start < len(events):
-        size = next(size for size in _CHUNKS if size <= len(events) - start)
-        params: list[Any] = []
-        for e in events[start : start + size]:
-            params += (e.source, e.stream, e.seq, e.event, e.data, received_at_us, e.ts_us)
-            params.append(e.payload)
-        last = conn.execute(_insert_rows_sql(size), params).lastrowid or 0
+    for size in _chunk_sizes(len(events)):
+        last = _insert_chunk(conn, events[start : start + size], received_at_us)
         start += size
     if last - before == len(events):
         return range(before + 1, last + 1)
@@ -131,11 +158,34 @@ def _insert_many(
 _CHUNKS = (512, 256, 128, 64, 32, 16, 8, 4, 2, 1)  # few statements per batch, few SQL texts
 
 
+def _chunk_sizes(count: int) -> list[int]:
+    """Rows go in as multi-row INSERT statements of these sizes rather than one statement per
+    row: each statement step releases and re-takes the GIL, and under load every re-take waits
+    behind the HTTP thread."""
+    sizes = []
+    while count:
+        size = next(size for size in _CHUNKS if size <= count)
+        sizes.append(size)
+        count -= size
+    return sizes
+
+
+def _insert_chunk(conn: sqlite3.Connection, events: Sequence[NewEvent], received_at_us: int) -> int:
+    """Insert ``events`` with one statement and return the last new id. A row that repeats a
+    stored key fails the whole statement with IntegrityError, and SQLite undoes it."""
+    params: list[Any] = []
+    for e in events:
+        # NewEvent's fields in their order, which the column list follows.
+        params += astuple(e)
+        params.append(received_at_us)
+    return conn.execute(_insert_rows_sql(len(events)), params).lastrowid or 0
+
+
 @functools.cache
 def _insert_rows_sql(rows: int) -> str:
     values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
     return (
-        "INSERT INTO journal (source, stream, seq, event, data, received_at, ts, payload) VALUES "
+        "INSERT INTO journal (source, stream, seq, event, data, ts, payload, received_at) VALUES "
         + values
     )
 
