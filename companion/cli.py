@@ -228,7 +228,7 @@ def _run(settings: Settings, paths: Paths, headless: bool, data_dir: Path | None
     # No token yet: nobody has opened this installation's dashboard before.
     first_start = not paths.token_file.exists()
     app = CompanionApp(settings, paths)
-    app.start(defer_api=not headless)  # with a tray, the icon first (it calls build_api_now)
+    app.start(defer_api=not headless)  # with a tray, built when the pages are first wanted
     _say(f"companion {__version__} is running at {app.url}/ (data folder: {paths.data_dir})")
     if headless:
         return app.run_headless()

@@ -153,7 +153,10 @@ class Tray:
         self._app = app
         self._services = app.services
         self._pystray = pystray
-        self.actions = TrayActions(self._services, autostart, open_url, open_folder, self._notify)
+        self._open_url = open_url
+        self.actions = TrayActions(
+            self._services, autostart, self._open_dashboard_url, open_folder, self._notify
+        )
         self._notifier = Notifier(self._notify, lambda: self._services.settings)
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
@@ -207,6 +210,11 @@ class Tray:
             self.refresh()
 
         return activate
+
+    def _open_dashboard_url(self, url: str) -> object:
+        # The browser takes a moment to start: the pages are built meanwhile, not after.
+        self._app.build_api_now()
+        return self._open_url(url)
 
     def _notify(self, title: str, message: str) -> None:
         if not getattr(self.icon, "HAS_NOTIFICATION", False):
@@ -266,7 +274,6 @@ class Tray:
     def _setup(self, icon: Any) -> None:
         # Runs in pystray's setup thread; kept short, because stop() waits for it.
         icon.visible = True
-        self._app.build_api_now()  # the icon is up: the HTTP API may take the CPU now
         self._set_tooltip(icon.title)
         if backend_name(self._pystray) in ("gtk", "appindicator"):
             self._catch_ctrl_c()
