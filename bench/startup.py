@@ -8,7 +8,10 @@ measures:
    icon being docked in the tray (an X window inside the tray panel), for the first start of a
    fresh data folder and for later starts of the same folder (median of ``--runs``);
 2. resident memory (RSS) and CPU of the app's process while it sits idle for ``--seconds``
-   (targets: under 80 MB and under 0.5% of one core).
+   (targets: under 80 MB and under 0.5% of one core);
+3. then the first dashboard page (the tray's Open dashboard link, ``/auth?token=...`` followed
+   to ``/``): how long it takes and the memory afterwards (the pages are built when first
+   needed, so this is what a player who opened the dashboard once has).
 
 It needs a desktop with a tray: run inside ``../shared/tools/traybox`` (it re-runs itself there
 when that script is beside the project and no tray session is active).
@@ -86,6 +89,19 @@ def smaps_mb(pid: int) -> dict[str, float]:
         elif name in ("Private_Clean", "Private_Dirty"):
             values["Private"] += int(rest.split()[0]) / 1024
     return values
+
+
+def first_page(data_dir: Path) -> float:
+    """Seconds for the first dashboard page, as the tray's Open dashboard link loads it."""
+    url = re.search(r'"url": "([^"]+)"', (data_dir / "server.json").read_text())
+    token = (data_dir / "token").read_text().strip()
+    assert url is not None
+    started = time.perf_counter()
+    answer = httpx.get(f"{url.group(1)}/auth?token={token}", follow_redirects=True, timeout=30)
+    took = time.perf_counter() - started
+    if answer.status_code != 200 or "<html" not in answer.text.lower():
+        raise SystemExit(f"the dashboard answered {answer.status_code}")
+    return took
 
 
 def launch(data_dir: Path, tray: bool) -> tuple[subprocess.Popen[bytes], float, float | None]:
@@ -176,11 +192,18 @@ def main() -> int:
         time.sleep(1)
     cpu = (cpu_seconds(process.pid) - cpu_before) / (time.perf_counter() - wall_before)
     final, shares = rss_mb(process.pid), smaps_mb(process.pid)
+    page = first_page(data_dir)
+    time.sleep(1)
+    opened, opened_shares = rss_mb(process.pid), smaps_mb(process.pid)
     stop(process)
     print(
         f"idle for {args.seconds:.0f} s: RSS {final:.1f} MB (peak {peak:.1f} MB; Pss "
         f"{shares['Pss']:.1f} MB, private {shares['Private']:.1f} MB), "
         f"CPU {cpu * 100:.2f}% of one core   (targets: under 80 MB, under 0.5%)"
+    )
+    print(
+        f"then the first dashboard page: {page:.2f} s; RSS after it {opened:.1f} MB "
+        f"(Pss {opened_shares['Pss']:.1f} MB)"
     )
     if tray:
         # For comparison: the same app without the tray (what GTK and the icon add).

@@ -31,7 +31,7 @@ from companion.sources.statsapi import StatsApiReader, off_status
 from companion.storage.database import open_database
 from companion.storage.readers import Readers
 from companion.timefmt import format_us, now_us
-from companion.web.asgi import serve_app
+from companion.web.asgi import CompanionASGI, serve_app
 from companion.web.security import load_or_create_token
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ class CompanionApp:
         self.settings = settings
         self.paths = paths
         self.stop_requested = threading.Event()
-        self.api_go = threading.Event()  # the HTTP API may be built (see start)
         self._lock = InstanceLock(paths.lock_file, paths.server_file)
         self._services: Services | None = None
         self._server: ServerThread | None = None
+        self._front: CompanionASGI | None = None
         self._reader: StatsApiReader | None = None
         self._started: list[str] = []
 
@@ -64,16 +64,16 @@ class CompanionApp:
         """Start everything; on failure, stop what had started and raise.
 
         The HTTP API is built on a thread while the server already answers health checks and
-        ingest (``companion.web.asgi``). With ``defer_api`` it waits for :meth:`build_api_now`
-        (the tray calls it once its icon shows, so the two do not share the start-up) or a
-        couple of seconds at most."""
-        if not defer_api:
-            self.api_go.set()
+        ingest (``companion.web.asgi``). With ``defer_api`` it is built only when first needed:
+        the first request for it, or :meth:`build_api_now` (the tray's Open dashboard), so an
+        app left in the tray does not hold it in memory."""
         try:
             self._start()
         except BaseException:
             self.stop()
             raise
+        if not defer_api:
+            self.build_api_now()
 
     def _start(self) -> None:
         self.paths.create()
@@ -119,7 +119,8 @@ class CompanionApp:
                 self.settings.game_host, self.settings.game_port
             )
         sock = bind_socket(self.settings.port)
-        self._server = ServerThread(serve_app(self._services, self.api_go), sock)
+        self._front = serve_app(self._services)
+        self._server = ServerThread(self._front, sock)
         self._services.port = self._server.port
         self._server.start()
         self._started.append("server")
@@ -160,8 +161,10 @@ class CompanionApp:
         self._started.clear()
 
     def build_api_now(self) -> None:
-        """Let the HTTP API be built now (after ``start(defer_api=True)``)."""
-        self.api_go.set()
+        """Start building the HTTP API now, if it is not built yet (after
+        ``start(defer_api=True)``)."""
+        if self._front is not None:
+            self._front.build_now()
 
     def run_headless(self) -> int:
         """Serve until SIGINT/SIGTERM or a quit request, then stop in order. Returns 0."""

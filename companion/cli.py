@@ -10,16 +10,15 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
-from companion import __version__, gamesetup
+from companion import __version__
 from companion.errors import AlreadyRunningError, ConfigError, StartupError
 from companion.logs import configure_logging, ensure_std_streams
 from companion.paths import Paths
 from companion.settings import SPECS, Settings, load_settings
-from companion.simulator import cli as simulator_cli
 
 log = logging.getLogger("companion")
 
@@ -28,6 +27,58 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_ALREADY_RUNNING = 0, 1, 2, 3
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr if text.startswith("companion: ") else sys.stdout, flush=True)
+
+
+_N = TypeVar("_N")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser that adds its options only once that command is parsed or its help
+    shown: the simulator and the game setup stay out of the running app's memory."""
+
+    def __init__(
+        self,
+        *args: Any,
+        options: Callable[[argparse.ArgumentParser], None] | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(*args, **kw)
+        self._options = options
+
+    def _add_options(self) -> None:
+        options, self._options = self._options, None
+        if options is not None:
+            options(self)
+
+    @overload
+    def parse_known_args(
+        self, args: Iterable[str] | None = None, namespace: None = None
+    ) -> tuple[argparse.Namespace, list[str]]: ...
+    @overload
+    def parse_known_args(
+        self, args: Iterable[str] | None, namespace: _N
+    ) -> tuple[_N, list[str]]: ...
+    @overload
+    def parse_known_args(self, *, namespace: _N) -> tuple[_N, list[str]]: ...
+    def parse_known_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> Any:
+        self._add_options()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._add_options()
+        return super().format_help()
+
+
+def _simulate_options(parser: argparse.ArgumentParser) -> None:
+    from companion.simulator import cli as simulator_cli
+
+    simulator_cli.add_arguments(parser)
+
+
+def _setup_game_options(parser: argparse.ArgumentParser) -> None:
+    from companion import gamesetup
+
+    gamesetup.add_arguments(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar=spec.name.upper(),
                 help=f"{spec.help} (default {spec.default!r})",
             )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     database = commands.add_parser("db", help="database maintenance")
     db_commands = database.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser(
@@ -95,19 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes deriving side by side (default: one per core; 1: this process only)",
     )
-    gamesetup.add_arguments(
-        commands.add_parser(
-            "setup-game",
-            help="find the game's Stats API ini files and enable the live feed",
-            description="Find Rocket League's Stats API ini files and enable the live feed.",
-        )
+    commands.add_parser(
+        "setup-game",
+        help="find the game's Stats API ini files and enable the live feed",
+        description="Find Rocket League's Stats API ini files and enable the live feed.",
+        options=_setup_game_options,
     )
-    simulator_cli.add_arguments(
-        commands.add_parser(
-            "simulate",
-            help="a fake game speaking the Stats API: replay a capture or synthesise matches",
-            description="A fake Rocket League that speaks the Stats API over TCP.",
-        )
+    commands.add_parser(
+        "simulate",
+        help="a fake game speaking the Stats API: replay a capture or synthesise matches",
+        description="A fake Rocket League that speaks the Stats API over TCP.",
+        options=_simulate_options,
     )
     return parser
 
@@ -143,8 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return rebuild_command.run(settings, paths, _say, workers=max(1, args.workers))
         if args.command == "setup-game":
+            from companion import gamesetup
+
             return gamesetup.run(args)
         if args.command == "simulate":
+            from companion.simulator import cli as simulator_cli
+
             return simulator_cli.run(args)
         if args.demo:
             from companion.demo import run_demo
@@ -175,7 +228,7 @@ def _run(settings: Settings, paths: Paths, headless: bool, data_dir: Path | None
     # No token yet: nobody has opened this installation's dashboard before.
     first_start = not paths.token_file.exists()
     app = CompanionApp(settings, paths)
-    app.start(defer_api=not headless)  # with a tray, the icon first (it calls build_api_now)
+    app.start(defer_api=not headless)  # with a tray, built when the pages are first wanted
     _say(f"companion {__version__} is running at {app.url}/ (data folder: {paths.data_dir})")
     if headless:
         return app.run_headless()

@@ -71,3 +71,41 @@ def test_an_api_that_fails_to_build_answers_500_not_a_hang(services: Services) -
         assert answer.status_code == 500 and answer.json()["error"]["code"] == "internal"
     finally:
         server.stop()
+
+
+def test_a_lazy_api_is_built_by_the_first_request_that_needs_it(services: Services) -> None:
+    built = threading.Event()
+
+    def build() -> ASGIApp:
+        built.set()
+        return build_api(services)
+
+    front = CompanionASGI(services, build=build, lazy=True)
+    server = ServerThread(front, bind_socket(0))
+    services.port = server.port
+    server.start()
+    url = f"http://127.0.0.1:{server.port}"
+    try:
+        assert httpx.get(url + "/api/v1/health", timeout=5).status_code == 200
+        accepted = httpx.post(url + "/api/v1/events", json={"source": "t", "event": "E"}, timeout=5)
+        assert accepted.status_code == 202
+        assert not built.wait(0.3) and not front.wait_ready(0)
+        status = httpx.get(url + "/api/v1/status", timeout=30)
+        assert status.status_code == 200 and built.is_set()
+    finally:
+        server.stop()
+
+
+def test_build_now_starts_a_lazy_api_once(services: Services) -> None:
+    calls: list[int] = []
+
+    def build() -> ASGIApp:
+        calls.append(1)
+        return build_api(services)
+
+    front = CompanionASGI(services, build=build, lazy=True)
+    front.build_now()
+    front.build_now()
+    assert front.wait_ready(30)
+    front.build_now()
+    assert calls == [1]

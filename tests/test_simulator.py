@@ -596,6 +596,7 @@ def _subparser(name: str) -> argparse.ArgumentParser:
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     choice: argparse.ArgumentParser = commands.choices[name]
+    choice.format_help()  # a command's options are added when it is first used
     return choice
 
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -415,6 +416,21 @@ def journal_rows(app: AppProcess) -> list[dict[str, object]]:
             return rows
         rows += page["rows"]
         after = page["next_after"]
+
+
+def test_the_tray_panel_is_found_without_python_xlib(desktop: dict[str, str]) -> None:
+    code = (
+        "import sys; from companion.tray.run import tray_host_present; "
+        "print(tray_host_present('gtk'), 'Xlib' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **desktop},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.stdout.split() == ["True", "False"], done.stderr
 
 
 def test_the_plain_x_backend_has_no_menu_so_it_runs_without_a_tray(

@@ -4,6 +4,8 @@ colour."""
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,9 +26,11 @@ def mask(image: Image.Image) -> set[tuple[int, int]]:
 def test_generated_icons_match_the_source(tmp_path: Path) -> None:
     packaged = tmp_path / "icon.png"
     written = icons.write_assets(ASSETS / icons.SOURCE_NAME, tmp_path, packaged)
-    assert len(written) == len(icons.PNG_SIZES) + 3
+    assert len(written) == len(icons.PNG_SIZES) + 3 + len(IconState)
+    packaged_names = {packaged.name} | {icons.state_icon_path(s).name for s in IconState}
     for path in written:
-        committed = icons.PACKAGED_ICON if path == packaged else ASSETS / path.name
+        in_package = path.name in packaged_names
+        committed = icons.PACKAGED_ICON.with_name(path.name) if in_package else ASSETS / path.name
         assert committed.is_file(), f"{committed} is missing: run python -m companion.tray.icons"
         with Image.open(path) as fresh, Image.open(committed) as kept:
             assert fresh.size == kept.size
@@ -53,8 +57,18 @@ def test_source_must_be_square(tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", [16, 24, 32, 64])
 def test_tray_images_are_square_rgba(size: int) -> None:
     for state in IconState:
-        image = icons.tray_image(state, size)
+        image = icons.draw_tray_image(state, size)
         assert image.mode == "RGBA" and image.size == (size, size)
+
+
+def test_the_running_app_loads_the_tray_images_without_pillows_drawing_code() -> None:
+    code = (
+        "import sys; from companion.tray import icons, status; "
+        "images = [icons.tray_image(s) for s in status.IconState]; "
+        "print({i.size for i in images}, {i.mode for i in images}, 'PIL.ImageDraw' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["{(64,", "64)}", "{'RGBA'}", "False"]
 
 
 def test_states_differ_in_shape() -> None:
@@ -80,7 +94,7 @@ def test_tray_image_shows_the_badge_over_the_app_icon() -> None:
     with Image.open(icons.PACKAGED_ICON) as opened:
         plain = opened.convert("RGBA").resize((64, 64), Image.Resampling.LANCZOS)
     for state in IconState:
-        diff = ImageChops.difference(icons.tray_image(state, 64), plain).convert("L")
+        diff = ImageChops.difference(icons.tray_image(state), plain).convert("L")
         changed = diff.point(lambda v: 255 if v > 24 else 0).getbbox()
         assert changed is not None, f"{state}: no badge"
         assert changed[0] >= 28 and changed[1] >= 28, f"{state}: changed outside the badge"

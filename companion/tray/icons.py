@@ -2,13 +2,16 @@
 
 ``assets/icon-source.png`` (512 by 512) is the one source. ``python -m companion.tray.icons`` writes
 from it everything the three OSes need: PNGs at the hicolor sizes (Linux), ``companion.ico``
-(Windows: 16 to 256), ``companion.icns`` (macOS) and the copy the running app loads,
-``companion/tray/icon.png`` (the assets folder is not part of an installed package). A test checks
-that the generated files match the source.
+(Windows: 16 to 256), ``companion.icns`` (macOS), the copy of the app icon packaged with the
+code, ``companion/tray/icon.png`` (the assets folder is not part of an installed package), and the
+tray icon of each state, ``companion/tray/tray-<state>.png``. A test checks that the generated
+files match the source.
 
-At run time the tray draws a state badge on that image: a grey ring (idle), a green disc
-(receiving), amber pause bars (backlog or paused) and a red warning triangle (error), so the
-states differ in shape as well as colour for players who cannot tell the colours apart.
+The tray icon is the app icon with a state badge: a grey ring (idle), a green disc (receiving),
+amber pause bars (backlog or paused) and a red warning triangle (error), so the states differ in
+shape as well as colour for players who cannot tell the colours apart. They are drawn here, when
+the icons are generated; the running app only loads the PNGs, so Pillow's drawing and font code
+(1.6 MB) is not in its memory.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from companion.tray.status import IconState
 
@@ -56,6 +59,8 @@ def _base_image() -> Image.Image:
 
 def badge_layer(state: IconState, size: int) -> Image.Image:
     """The state's badge alone, on a transparent square layer of ``size`` pixels (bottom right)."""
+    from PIL import ImageDraw  # drawing only: see the module docstring
+
     layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     colour = _BADGE_COLOURS[state]
@@ -98,16 +103,27 @@ def badge_layer(state: IconState, size: int) -> Image.Image:
     return layer
 
 
-@functools.cache
-def tray_image(state: IconState, size: int = TRAY_SIZE) -> Image.Image:
-    """The tray icon for ``state``: the app icon with the state's badge, ``size`` pixels square.
-
-    Drawn at 256 pixels and scaled down, so small sizes stay smooth; cached per state and size
-    (pystray only reads the image).
-    """
-    big = _resized(_base_image(), PACKAGED_SIZE).copy()
+def draw_tray_image(
+    state: IconState, size: int = TRAY_SIZE, base: Image.Image | None = None
+) -> Image.Image:
+    """The tray icon for ``state``: the app icon (``base``, or the packaged one) with the state's
+    badge, ``size`` pixels square. Drawn at 256 pixels and scaled down, so small sizes stay
+    smooth."""
+    big = _resized(_base_image() if base is None else base, PACKAGED_SIZE).copy()
     big.alpha_composite(badge_layer(state, PACKAGED_SIZE))
     return _resized(big, size)
+
+
+def state_icon_path(state: IconState, packaged: Path = PACKAGED_ICON) -> Path:
+    return packaged.with_name(f"tray-{state.value}.png")
+
+
+@functools.cache
+def tray_image(state: IconState) -> Image.Image:
+    """The tray icon for ``state``, as :func:`draw_tray_image` drew it when the icons were
+    generated; cached per state (pystray only reads the image)."""
+    with Image.open(state_icon_path(state)) as image:
+        return image.convert("RGBA")
 
 
 def write_assets(source: Path, assets_dir: Path, packaged: Path) -> list[Path]:
@@ -125,8 +141,13 @@ def write_assets(source: Path, assets_dir: Path, packaged: Path) -> list[Path]:
     image.save(ico, sizes=[(size, size) for size in ICO_SIZES])
     icns = assets_dir / "companion.icns"
     image.save(icns)
-    _resized(image, PACKAGED_SIZE).save(packaged, optimize=True)
+    base = _resized(image, PACKAGED_SIZE)
+    base.save(packaged, optimize=True)
     written += [ico, icns, packaged]
+    for state in IconState:
+        path = state_icon_path(state, packaged)
+        draw_tray_image(state, TRAY_SIZE, base).save(path, optimize=True)
+        written.append(path)
     return written
 
 

@@ -10,6 +10,7 @@ it without a display raises (Xlib) instead of failing politely.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
 import os
@@ -87,17 +88,29 @@ def tray_host_present(backend: str) -> bool | None:
 
 
 def _xembed_host() -> bool | None:
+    # Asked of libX11 directly: GTK has it loaded already, where python-xlib would add 3 to
+    # 4 MB of modules (its protocol tables and every extension) to the idle app for one query.
     try:
-        # python-xlib comes with pystray on Linux (it has no type hints, hence Any).
-        xlib: Any = importlib.import_module("Xlib.display")
-        conn = xlib.Display()
-        try:
-            atom = conn.intern_atom(f"_NET_SYSTEM_TRAY_S{conn.get_default_screen()}")
-            return bool(conn.get_selection_owner(atom) != 0)  # 0 is X.NONE
-        finally:
-            conn.close()
-    except Exception:
+        x11 = ctypes.CDLL("libX11.so.6")
+    except OSError:
         return None
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XGetSelectionOwner.restype = ctypes.c_ulong
+    x11.XGetSelectionOwner.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    conn = x11.XOpenDisplay(None)
+    if not conn:
+        return None
+    try:
+        name = f"_NET_SYSTEM_TRAY_S{x11.XDefaultScreen(conn)}".encode()
+        atom = x11.XInternAtom(conn, name, 0)
+        return bool(x11.XGetSelectionOwner(conn, atom) != 0)  # 0 is None (no owner)
+    finally:
+        x11.XCloseDisplay(conn)
 
 
 def _status_notifier_watcher() -> bool:
@@ -140,7 +153,10 @@ class Tray:
         self._app = app
         self._services = app.services
         self._pystray = pystray
-        self.actions = TrayActions(self._services, autostart, open_url, open_folder, self._notify)
+        self._open_url = open_url
+        self.actions = TrayActions(
+            self._services, autostart, self._open_dashboard_url, open_folder, self._notify
+        )
         self._notifier = Notifier(self._notify, lambda: self._services.settings)
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
@@ -194,6 +210,11 @@ class Tray:
             self.refresh()
 
         return activate
+
+    def _open_dashboard_url(self, url: str) -> object:
+        # The browser takes a moment to start: the pages are built meanwhile, not after.
+        self._app.build_api_now()
+        return self._open_url(url)
 
     def _notify(self, title: str, message: str) -> None:
         if not getattr(self.icon, "HAS_NOTIFICATION", False):
@@ -253,7 +274,6 @@ class Tray:
     def _setup(self, icon: Any) -> None:
         # Runs in pystray's setup thread; kept short, because stop() waits for it.
         icon.visible = True
-        self._app.build_api_now()  # the icon is up: the HTTP API may take the CPU now
         self._set_tooltip(icon.title)
         if backend_name(self._pystray) in ("gtk", "appindicator"):
             self._catch_ctrl_c()

@@ -4,7 +4,9 @@
 Host/Origin guard the middleware applies; everything else goes to FastAPI. Importing FastAPI and
 building its routes and models takes a few tenths of a second, most of start-up, so the running
 app builds it on a thread while the server already answers: ingest and ``GET /api/v1/health``
-are served by this layer at once, and any other request waits for the API to be ready.
+are served by this layer at once, and any other request waits for the API to be ready. With a
+tray the API is built only once something needs it (the first other request, or Open dashboard):
+it is most of the idle app's memory, and a player may never open the pages in a session.
 
 This module must not import FastAPI (that is the point); ``companion.web.app`` builds the API.
 """
@@ -31,13 +33,16 @@ HEALTH_PATH = "/api/v1/health"
 
 class CompanionASGI:
     """The app served to uvicorn. ``api`` is the FastAPI app, or ``None`` while ``build`` is
-    making it on a thread (see the module docstring)."""
+    making it on a thread (see the module docstring); with ``lazy`` that thread starts at
+    :meth:`build_now` or with the first request that needs the API."""
 
     def __init__(
         self,
         services: Services,
         api: ASGIApp | None = None,
         build: Callable[[], ASGIApp] | None = None,
+        *,
+        lazy: bool = False,
     ) -> None:
         if (api is None) == (build is None):
             raise ValueError("give the API or a way to build it, not both")
@@ -46,10 +51,18 @@ class CompanionASGI:
         self._ingest = IngestEndpoint(services)
         self._ready = threading.Event()
         self._failure: BaseException | None = None
+        self._builder = build
+        self._building = threading.Lock()
         if api is not None:
             self._ready.set()
-        else:
-            assert build is not None
+        elif not lazy:
+            self.build_now()
+
+    def build_now(self) -> None:
+        """Start building the API on a thread, unless it is built or being built."""
+        with self._building:
+            build, self._builder = self._builder, None
+        if build is not None:
             threading.Thread(
                 target=self._build, args=(build,), name="companion-api-build", daemon=True
             ).start()
@@ -89,6 +102,7 @@ class CompanionASGI:
             if scope["type"] == "http" and scope["path"] == HEALTH_PATH:
                 await self._health(scope, send)
                 return
+            self.build_now()
             await asyncio.get_running_loop().run_in_executor(None, self._ready.wait)
             api = self.api
         if api is None:
@@ -109,18 +123,13 @@ class CompanionASGI:
             await send_json(send, 200, {"status": "ok", "version": self._services.version})
 
 
-MAX_BUILD_DELAY_S = 2.0
-
-
-def serve_app(services: Services, go: threading.Event | None = None) -> CompanionASGI:
-    """The app for the running companion: serving at once, the API built on a thread (once
-    ``go`` is set, or after ``MAX_BUILD_DELAY_S``)."""
+def serve_app(services: Services) -> CompanionASGI:
+    """The app for the running companion: serving at once, the API built on a thread when
+    first needed (see :meth:`CompanionASGI.build_now`)."""
 
     def build() -> ASGIApp:
-        if go is not None:
-            go.wait(MAX_BUILD_DELAY_S)
         from companion.web.app import build_api
 
         return build_api(services)
 
-    return CompanionASGI(services, build=build)
+    return CompanionASGI(services, build=build, lazy=True)
