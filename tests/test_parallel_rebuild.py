@@ -102,3 +102,18 @@ def test_spans_that_cannot_be_joined_exactly_are_refused() -> None:
     with pytest.raises(Diverged, match="seq"):
         check(spans, [SpanReport(seqs={("statsapi", "s"): (1, 5)}), SpanReport(seqs=seqs)])
     check(spans, [SpanReport(seqs={("statsapi", "s"): (1, 4)}), SpanReport(seqs=seqs)])
+
+
+def test_when_worker_processes_cannot_run_the_rebuild_runs_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_processes(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes here")
+
+    db = tmp_path / "companion.db"
+    season(db)
+    _, expected = rebuilt(db, 1)
+    monkeypatch.setattr(parallel_rebuild, "derive_spans", no_processes)
+    outcome, got = rebuilt(db, 3)
+    assert outcome.spans == 1 and got == expected
+    assert "one process instead: the worker processes failed (OSError" in caplog.text
