@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 DERIVATION_VERSION = 1
 CONTROL_SOURCE = "companion"  # rows the app journals itself (reserved over HTTP)
 NEW_SESSION_EVENT = "NewSession"
-_READER_SOURCE = "statsapi"
+READER_SOURCE = "statsapi"
 # The game's events (docs/stats-api.md §1.5, with the replay names some builds use). Anything
 # else a plugin posts is journaled but means nothing to a match: it must not open one, and it is
 # skipped before its data is even parsed (it may be most of a busy plugin's traffic).
@@ -252,7 +252,7 @@ class MatchDerivation:
             return
         data: Any = orjson.loads(row.data)
         # The reader stamps each message as it reads it; other sources' clocks are not trusted.
-        at_us = row.ts_us if row.source == _READER_SOURCE and row.ts_us else row.received_at_us
+        at_us = row.ts_us if row.source == READER_SOURCE and row.ts_us else row.received_at_us
         yield Item(stream, row.seq, at_us, row.event, data)
 
     # -- start-up ---------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from companion.pipeline.derivation import Derivations, LatestStateDerivation
-from companion.pipeline.match_derivation import MatchDerivation
+from companion.pipeline.match_derivation import READER_SOURCE, MatchDerivation
 from companion.pipeline.worker import Worker
 from companion.storage import journal, match_store, rebuild_spans
 from companion.storage.database import connect, open_database
@@ -47,7 +47,6 @@ from companion.tickblock import SYNC_EVERY_US, TICK_BLOCK_EVENT
 log = logging.getLogger(__name__)
 
 CHUNK = 2000
-READER_SOURCE = "statsapi"
 # Fewer rows than this per worker and starting processes costs more than it saves.
 MIN_SPAN_ROWS = 20_000
 
@@ -179,7 +178,9 @@ def check(spans: list[Span], reports: list[SpanReport]) -> None:
             raise Diverged(f"a match was still open at row {span.last_id}")
         before = reports[k - 1].last_guid if k else None
         if before is not None and report.first_guid == before:
-            raise Diverged(f"the match after row {span.first_id - 1} goes on a lobby of before")
+            raise Diverged(
+                f"the first match after row {span.first_id - 1} has the GUID of the one before"
+            )
         for key, (low, high) in report.seqs.items():
             if key in seen and low <= seen[key]:
                 raise Diverged(f"stream {key[0]}/{key[1]} goes back in seq at row {span.first_id}")
