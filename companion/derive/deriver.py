@@ -138,8 +138,7 @@ class MatchDeriver:
         """Apply a tick block's ticks, in order: the same as :meth:`apply` for each (ticks not
         beyond the stream's seq are skipped), but read by columns (see
         :meth:`MatchState.on_ticks`); keyframes the columns do not hold exactly go one by one,
-        read whole. ``reader`` is
-        the stream's :class:`BlockTicks`. Returns the ticks applied."""
+        read whole. ``reader`` is the stream's :class:`BlockTicks`. Returns the ticks applied."""
         n = block.count
         skip = max(0, self._seqs.get(stream, -1) + 1 - block.first_seq)
         if skip >= n:

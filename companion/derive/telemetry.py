@@ -30,7 +30,7 @@ has, one reference per tick, nothing copied) and adds them up, weighted, then: p
 player a handful of additions, once. A tick block's ticks whose weights the block itself settles
 are added player by player, each player's totals held in local variables over the whole run
 (:meth:`MatchTelemetry.add_ticks`): the same additions in the same order, so the same figures to
-the last bit, for a fraction of the cost of a call per player and tick.
+the last bit, without a call per player and tick.
 
 It must not import storage, web, sources or pipeline code.
 """
@@ -264,15 +264,11 @@ class MatchTelemetry:
         """A non-replay tick's players (``keys`` their player keys, in the same order)."""
         self.group.append((keys, rows))
 
-    def keep_columns(self, columns: TelemetryColumns, index: int) -> None:
-        """As :meth:`keep`, for tick ``index`` of a tick block read by its columns."""
-        self.group.append((columns, index))
-
     def add_ticks(self, columns: TelemetryColumns, start: int, end: int, kept: list[int]) -> None:
         """Ticks ``start`` to ``end - 1`` of a tick block: as :meth:`tick` for each, then
-        :meth:`break_boost` for each ``~i`` and :meth:`keep_columns` for each ``i`` in ``kept``
-        (in order; the entries of tick ``i`` after its :meth:`tick`). The ticks whose groups
-        close within the block are added at once, player by player."""
+        :meth:`break_boost` for each ``~i`` and :meth:`keep` for each ``i`` in ``kept`` (tick
+        ``i`` of the block; in order, the entries of tick ``i`` after its :meth:`tick`). The
+        ticks whose groups close within the block are added at once, player by player."""
         times = columns.times
         pending: list[Any] = self.group  # the open group: older items, then this block's ints
         group_at, group_n = self.group_at, self.group_n
