@@ -110,6 +110,7 @@ class TickColumns:
         column = block.column
         t0 = block.t0_us
         self.times = [t0 + ms * 1000 for ms in column(0)]
+        # After the time: clock, game bits, ball speed (not needed here), ball team.
         self.clock, self.bits, self.ball_team = column(1), column(2), column(4)
         at = header.players_at
         named = [k for k, identity in enumerate(header.identities) if identity[0] is not None]
