@@ -105,20 +105,25 @@ def read_menu(
         helper(desktop, "xdotool", "key", "Escape")
         # The panel is 40 pixels high; a GTK menu drops below it, white with dark text.
         region = shot.crop((0, 40, 480, 400)).convert("L")
-        region = region.resize((region.width * 3, region.height * 3), Image.Resampling.LANCZOS)
-        region = region.point(lambda v: 255 if v > 216 else 0)
-        ocr_input = ARTIFACTS / f"ocr-{name}"
-        region.save(ocr_input)
-        text = subprocess.run(
-            ["tesseract", str(ocr_input), "-", "--psm", "6"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.lower()
+        text = ocr(region, name, lambda v: 255 if v > 216 else 0)
         time.sleep(0.3)
         if "quit" in text and until(text):
             break
     return text
+
+
+def ocr(region: Image.Image, name: str, ink: Callable[[int], int]) -> str:
+    """The text in a grey crop, lower case: enlarged, made black on white by ``ink`` (one
+    grey level to 0 or 255), kept as an artefact and read by tesseract."""
+    region = region.resize((region.width * 3, region.height * 3), Image.Resampling.LANCZOS)
+    ocr_input = ARTIFACTS / f"ocr-{name}"
+    region.point(ink).save(ocr_input)
+    return subprocess.run(
+        ["tesseract", str(ocr_input), "-", "--psm", "6"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout.lower()
 
 
 def read_tooltip(desktop: dict[str, str], name: str) -> str:
@@ -131,16 +136,7 @@ def read_tooltip(desktop: dict[str, str], name: str) -> str:
         helper(desktop, "xdotool", "mousemove", str(centre[0] + 1), str(centre[1] + 1))
         time.sleep(1.5)
         region = screenshot(desktop, name).crop((0, 40, 480, 120)).convert("L")
-        region = region.resize((region.width * 3, region.height * 3), Image.Resampling.LANCZOS)
-        region = region.point(lambda v: 0 if v > 128 else 255)
-        ocr_input = ARTIFACTS / f"ocr-{name}"
-        region.save(ocr_input)
-        text = subprocess.run(
-            ["tesseract", str(ocr_input), "-", "--psm", "6"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout.lower()
+        text = ocr(region, name, lambda v: 0 if v > 128 else 255)
         helper(desktop, "xdotool", "mousemove", "600", "600")  # away, so the next hover shows it
     return text
 
