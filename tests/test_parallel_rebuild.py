@@ -13,7 +13,8 @@ from companion.model import NewEvent
 from companion.pipeline import parallel_rebuild
 from companion.pipeline.parallel_rebuild import Diverged, Span, SpanReport, check
 from companion.pipeline.rebuild import RebuildOutcome, rebuild
-from companion.simulator import SynthOptions
+from companion.simulator import SynthOptions, synthesize
+from companion.sources.feed_session import FeedSession
 from companion.storage.database import connect, open_database
 from tests.test_match_derivation import BASE_US, append, journal_rows
 from tests.test_rebuild import derived_tables
@@ -117,3 +118,29 @@ def test_when_worker_processes_cannot_run_the_rebuild_runs_in_one_process(
     outcome, got = rebuilt(db, 3)
     assert outcome.spans == 1 and got == expected
     assert "one process instead: the worker processes failed (OSError" in caplog.text
+
+
+def test_a_lobby_seen_in_an_earlier_span_goes_on_with_its_segments(tmp_path: Path) -> None:
+    # Two sessions three hours apart; the second opens in the lobby of the first session's first
+    # match (a private lobby kept open): one process numbers that match segment 2, and so must
+    # the join of two spans.
+    first = synthesize(SynthOptions(seed=5, scenario="normal", view="player", rate=6, matches=2))
+    second = synthesize(SynthOptions(seed=6, scenario="normal", view="player", rate=6, matches=2))
+    lobby, reused = first.truth.matches[0].guid, second.truth.matches[0].guid
+    rows: list[NewEvent] = []
+    for k, (synthesis, start_s) in enumerate([(first, 0.0), (second, 3 * 3600.0)]):
+        feed = FeedSession(f"test-{k + 1}", rows.extend)
+        for message in synthesis.messages():
+            raw = message.raw.replace(reused.encode(), lobby.encode())
+            feed.on_message(raw, BASE_US + round((start_s + message.t) * 1e6))
+        feed.close()
+    db = tmp_path / "companion.db"
+    open_database(db)
+    conn = connect(db)
+    append(conn, rows)
+    conn.close()
+    _, expected = rebuilt(db, 1)
+    two, got = rebuilt(db, 2)
+    assert two.spans == 2 and got == expected
+    keys = [row[1] for row in got["matches"]]
+    assert f"{lobby}-1" in keys and f"{lobby}-2" in keys, keys
