@@ -15,6 +15,7 @@ from companion.pipeline.parallel_rebuild import Diverged, Span, SpanReport, chec
 from companion.pipeline.rebuild import RebuildOutcome, rebuild
 from companion.simulator import SynthOptions, synthesize
 from companion.sources.feed_session import FeedSession
+from companion.storage import match_store
 from companion.storage.database import connect, open_database
 from tests.test_match_derivation import BASE_US, append, journal_rows
 from tests.test_rebuild import derived_tables
@@ -144,3 +145,26 @@ def test_a_lobby_seen_in_an_earlier_span_goes_on_with_its_segments(tmp_path: Pat
     assert two.spans == 2 and got == expected
     keys = [row[1] for row in got["matches"]]
     assert f"{lobby}-1" in keys and f"{lobby}-2" in keys, keys
+
+
+def test_a_match_still_open_at_the_journal_end_is_left_open_as_in_one_process(
+    tmp_path: Path,
+) -> None:
+    options = SynthOptions(seed=33, scenario="normal", view="player", rate=6, matches=4, gap=GAP_S)
+    rows = journal_rows(options)
+    db = tmp_path / "companion.db"
+    open_database(db)
+    conn = connect(db)
+    append(conn, rows[: len(rows) * 7 // 8])  # the last match stops in its middle
+    conn.close()
+    results = []
+    for workers in (1, 3):
+        outcome, tables = rebuilt(db, workers)
+        state = connect(db.parent / f"rebuilt-{workers}" / "companion.db")
+        open_from = match_store.open_from(state)
+        live = state.execute("SELECT count(*) FROM matches WHERE state = 'live'").fetchone()[0]
+        state.close()
+        results.append((tables, open_from, live))
+        assert outcome.spans == (1 if workers == 1 else 3)
+    assert results[0] == results[1]
+    assert results[0][1] is not None and results[0][2] == 1, "resumable: the open match and where"
