@@ -30,6 +30,8 @@ def _say(text: str) -> None:
 
 
 _N = TypeVar("_N")
+# Each worker of a rebuild is a process of its own, about 60 MB: not one per core of a big machine.
+MAX_DEFAULT_WORKERS = 8
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -142,9 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
+        default=min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS),
         metavar="N",
-        help="processes deriving side by side (default: one per core; 1: this process only)",
+        help="processes deriving side by side (default: one per core, at most "
+        f"{MAX_DEFAULT_WORKERS}; 1: this process only)",
     )
     commands.add_parser(
         "setup-game",
