@@ -30,7 +30,7 @@ def _say(text: str) -> None:
 
 
 _N = TypeVar("_N")
-# Each worker of a rebuild is a process of its own, about 60 MB: not one per core of a big machine.
+# Each worker of a rebuild is a process of its own (about 30 MB): not one per core of a big machine.
 MAX_DEFAULT_WORKERS = 8
 
 
