@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -174,3 +175,65 @@ def test_rows_beyond_the_memory_hand_off_are_read_back_in_order(
     more = [i for n in range(30, 40) for i in writer.submit([_ev(n)]).result(5).ids]
     wait_for(lambda: writer.status().queue_depth == 0)
     assert seen == ids + more
+
+
+class _SlowToEnter(threading.Condition):
+    """The writer's condition, entered late from the functions named in ``delays`` (seconds),
+    so that what a thread does before it (without the condition) overlaps the other thread."""
+
+    def __init__(self, delays: dict[str, float]) -> None:
+        super().__init__()
+        self._delays = delays
+
+    def __enter__(self) -> bool:
+        delay = self._delays.get(sys._getframe(1).f_code.co_name)
+        if delay:
+            time.sleep(delay)
+        return super().__enter__()
+
+
+def test_rows_committed_on_the_callers_thread_while_catching_up_keep_their_order(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """commit_now (the event loop's thread) while the writer thread catches up and goes from
+    reading rows back to handing them over in memory: every row applied once, in journal
+    order. The delays open the window where the two threads' steps could interleave."""
+    from companion.pipeline import writer as writer_module
+    from companion.pipeline.derivation import LatestStateDerivation
+    from companion.pipeline.worker import Worker
+
+    monkeypatch.setattr(writer_module, "FRESH_ROWS_LIMIT", 5)
+    writer = Writer(db_path, Worker(LatestStateDerivation()))
+    writer._cond = _SlowToEnter({"_apply": 0.001, "_write": 0.003})
+    seen: list[int] = []
+    derivation = writer._worker.derivation
+    original = derivation.apply
+
+    def recording(conn: sqlite3.Connection, row: object, now_us: int) -> None:
+        seen.append(row.id)  # type: ignore[attr-defined]
+        original(conn, row, now_us)  # type: ignore[arg-type]
+
+    derivation.apply = recording  # type: ignore[method-assign]
+    ids: list[int] = []
+
+    def commit() -> None:
+        """Commit the next event on this thread as soon as the writer lets go of the database."""
+        while (result := writer.commit_now([_ev(len(ids))], len(ids))) is None:
+            pass
+        assert not isinstance(result, BaseException)
+        ids.extend(result.ids)
+
+    writer.start()
+    try:
+        for _ in range(5):
+            for _ in range(10):  # more than the memory hand-off holds: read back later
+                commit()
+            while not writer._db_lock.locked():  # the writer applies them...
+                time.sleep(0.0005)
+            commit()  # ... and this lands the moment it is done
+            commit()  # one more before the next apply
+            time.sleep(0.3)
+        wait_for(lambda: writer.status().queue_depth == 0)
+    finally:
+        writer.stop()
+    assert seen == ids

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from companion.errors import StorageUnavailableError
 from companion.model import AppendResult, JournalRow, NewEvent
-from companion.pipeline.worker import Worker
+from companion.pipeline.worker import ApplyOutcome, Worker
 from companion.storage import journal
 from companion.storage.database import connect, rollback
 from companion.timefmt import now_us
@@ -369,22 +369,31 @@ class Writer:
         return outcome[0]
 
     def _apply(self, conn: sqlite3.Connection) -> None:
-        try:
-            with self._db_lock:
+        # The counters and the hand-off change with _db_lock still held: commit_now (another
+        # thread) commits and hands its rows over under that lock, so no commit is halfway
+        # (committed, its rows not yet counted) when an empty queue starts a new hand-off.
+        with self._db_lock:
+            try:
                 fresh = self._fresh
                 rows = list(itertools.islice(fresh, self._worker.batch_size)) if fresh else None
                 outcome = self._worker.run_once(conn, rows)
                 if fresh is not None:
                     for _ in range(outcome.rows):
                         fresh.popleft()
-        except Exception as exc:
-            log.error(
-                "applying journal rows failed, retrying in %.0f s: %s", RETRY_AFTER_FAILURE_S, exc
-            )
-            with self._cond:
-                self._storage_error = f"stats could not be updated: {exc}"
-                self._apply_blocked_until = time.monotonic() + RETRY_AFTER_FAILURE_S
-            return
+            except Exception as exc:
+                log.error(
+                    "applying journal rows failed, retrying in %.0f s: %s",
+                    RETRY_AFTER_FAILURE_S,
+                    exc,
+                )
+                with self._cond:
+                    self._storage_error = f"stats could not be updated: {exc}"
+                    self._apply_blocked_until = time.monotonic() + RETRY_AFTER_FAILURE_S
+                return
+            self._settle_apply(conn, outcome)
+
+    def _settle_apply(self, conn: sqlite3.Connection, outcome: ApplyOutcome) -> None:
+        """The counters and the hand-off after an apply (``_db_lock`` held)."""
         with self._cond:
             self._last_apply_mono = time.monotonic()
             if outcome.rows == 0:
