@@ -11,14 +11,22 @@
 
     python bench/derive.py            # 24 matches rebuilt, 10,000 for the read API
     python bench/derive.py --quick    # fewer of everything
+    python bench/derive.py --compiled build/compiled   # also the executable's compiled build
+
+With ``--compiled DIR`` (a folder from ``packaging/compile_derivation.py``, the derivation
+compiled with mypyc as the executable ships it) each one-process rebuild runs in a process of
+its own, Python and compiled taking turns on copies of the same journal, and the tables must
+come out equal; the rebuild with workers then runs compiled.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +34,8 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Last, not first: a compiled build named on PYTHONPATH (--compiled) must win over the checkout.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from companion.app import CompanionApp
 from companion.model import NewEvent
@@ -80,7 +89,9 @@ def journal_season(db: Path, matches: int, rate: float, session: int) -> tuple[i
     return len(rows), ticks
 
 
-def rebuild_section(folder: Path, matches: int, rate: float, session: int, workers: int) -> Path:
+def rebuild_section(
+    folder: Path, matches: int, rate: float, session: int, workers: int, compiled: Path | None
+) -> Path:
     db = folder / "companion.db"
     open_database(db)
     started = time.perf_counter()
@@ -89,6 +100,8 @@ def rebuild_section(folder: Path, matches: int, rate: float, session: int, worke
         f"journaled {matches} matches in sessions of {session}: {rows:,} rows, {ticks:,} ticks "
         f"at {rate:g}/s ({time.perf_counter() - started:.1f} s to synthesise and journal)"
     )
+    if compiled is not None:
+        return compiled_section(folder, db, ticks, compiled.resolve(), workers)
     twin = folder / "twin" / "companion.db"
     twin.parent.mkdir()
     shutil.copyfile(db, twin)
@@ -120,6 +133,76 @@ def rebuild_section(folder: Path, matches: int, rate: float, session: int, worke
             f"{SEASON * side.seconds / side.matches:.0f} s"
         )
     return db
+
+
+def child_rebuild(db: Path, compiled: Path | None, workers: int = 1) -> dict[str, float]:
+    """Rebuild ``db`` in a process of its own (``compiled``: that build first on its path);
+    returns what ``--child-rebuild`` printed."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if compiled is not None:
+        env["PYTHONPATH"] = str(compiled)
+    command = [sys.executable, "-P", __file__, "--child-rebuild", str(db)]
+    command += ["--workers", str(workers)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    expect = compiled is not None
+    if bool(result["compiled"]) != expect:
+        raise SystemExit(f"the child ran {'compiled' if result['compiled'] else 'Python'} code")
+    return result
+
+
+def run_child_rebuild(db: Path, workers: int) -> None:
+    """``--child-rebuild``: one rebuild, its figures as one JSON line on stdout."""
+    import companion.derive.telemetry as telemetry
+
+    conn = connect(db)
+    cpu = time.process_time()
+    outcome = rebuild(conn, silence_us=SILENCE_US, database=db, workers=workers)
+    cpu = time.process_time() - cpu
+    conn.close()
+    figures = {"cpu": cpu, "seconds": outcome.seconds, "matches": outcome.matches}
+    figures["spans"] = outcome.spans
+    figures["compiled"] = not str(telemetry.__file__).endswith(".py")
+    print(json.dumps(figures))
+
+
+def compiled_section(folder: Path, db: Path, ticks: int, compiled: Path, workers: int) -> Path:
+    """Python against the compiled build, one process each, taking turns; then workers.
+    Returns a rebuilt copy (for the read section)."""
+    rounds = 5
+    cpu: dict[str, list[float]] = {"Python": [], "compiled": []}
+    results: dict[str, Path] = {}
+    for k in range(rounds):
+        order = [("Python", None), ("compiled", compiled)]
+        for name, path in order if k % 2 == 0 else order[::-1]:
+            copy = folder / f"{name}-{k}" / "companion.db"
+            copy.parent.mkdir()
+            shutil.copyfile(db, copy)
+            cpu[name].append(child_rebuild(copy, path)["cpu"])
+            results[name] = copy
+    same = tables(results["Python"]) == tables(results["compiled"])
+    python, native = min(cpu["Python"]), min(cpu["compiled"])
+    print(
+        f"one process, {rounds} rounds taking turns (CPU, best of each): Python "
+        f"{python / ticks * 1e6:.1f} µs per tick, compiled {native / ticks * 1e6:.1f} µs per "
+        f"tick: {python / native:.2f}x ({'the same tables' if same else 'DIFFERENT TABLES'})"
+    )
+    for name, values in cpu.items():
+        print(f"  {name}: CPU per round {', '.join(f'{v:.2f}' for v in values)} s")
+    if workers > 1:
+        copy = folder / "workers" / "companion.db"
+        copy.parent.mkdir()
+        shutil.copyfile(db, copy)
+        side = child_rebuild(copy, compiled, workers)
+        same = tables(copy) == tables(results["compiled"])
+        matches = side["matches"]
+        print(
+            f"compiled, {workers} workers: {side['spans']:.0f} spans in {side['seconds']:.2f} s "
+            f"({'the same tables' if same else 'DIFFERENT TABLES'}); a season of {SEASON:,} "
+            f"matches: about {SEASON * side['seconds'] / matches:.0f} s (target under 60 s)"
+        )
+    return results["compiled"]
 
 
 def tables(db: Path) -> list[list[tuple[object, ...]]]:
@@ -230,7 +313,17 @@ def main() -> None:
     parser.add_argument(
         "--reads-on", type=Path, help="skip the rebuild: time reads on a copy of this database"
     )
+    parser.add_argument(
+        "--compiled",
+        type=Path,
+        metavar="DIR",
+        help="also rebuild with this compiled build (packaging/compile_derivation.py's output)",
+    )
+    parser.add_argument("--child-rebuild", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_rebuild is not None:
+        run_child_rebuild(args.child_rebuild, args.workers)
+        return
     if args.quick:
         args.matches, args.stored, args.requests = 6, 2000, 50
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,7 +331,9 @@ def main() -> None:
             db = Path(tmp) / "companion.db"
             shutil.copyfile(args.reads_on, db)
         else:
-            db = rebuild_section(Path(tmp), args.matches, args.rate, args.session, args.workers)
+            db = rebuild_section(
+                Path(tmp), args.matches, args.rate, args.session, args.workers, args.compiled
+            )
         read_section(db, args.stored, args.requests)
 
 

@@ -12,6 +12,9 @@ throwaway data folder, then checks, through HTTP as any client would:
 - ``modules``: every companion module imports (and, in a built app, every data file the source
   tree had is there), which is what finds a missing hidden import or data file in a PyInstaller
   build;
+- ``compiled``: which modules run as C extensions (the executable's derivation is compiled
+  with mypyc, see ``packaging/compile_derivation.py``); Python modules beside compiled ones in a
+  package would mean a build that mixes the two. From source nothing is compiled, which is fine;
 - ``tray``: pystray's backends for this OS are present and ``import pystray`` picks one. A failed
   import where no desktop is running (no ``DISPLAY``) is a note, not a failure: the app then runs
   without an icon and prints the dashboard's address.
@@ -24,6 +27,7 @@ where stdout goes nowhere. Nothing here touches the user's data, logs or config.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import json
 import logging
@@ -80,6 +84,7 @@ class Report:
     platform: str = sys.platform
     checks: list[Check] = field(default_factory=list)
     seconds: float = 0.0
+    compiled: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +112,7 @@ class Report:
             "frozen": self.frozen,
             "platform": self.platform,
             "seconds": round(self.seconds, 3),
+            "compiled": self.compiled,
             "checks": [asdict(check) for check in self.checks],
         }
 
@@ -267,6 +273,35 @@ def check_modules() -> str:
     return f"{len(names)} modules import (source tree: no build manifest to check files against)"
 
 
+def compiled_modules() -> list[str]:
+    """The companion modules imported so far that are C extensions, not Python (sorted)."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith("companion.") and str(getattr(module, "__file__", "")).endswith(suffixes)
+    )
+
+
+def check_compiled(report: Report) -> Check:
+    """After ``check_modules``: which modules are compiled. Python modules beside compiled ones
+    in the same package are a failure (a half-compiled build derives with two codes)."""
+    report.compiled = compiled = compiled_modules()
+    if not compiled:
+        return Check("compiled", True, "none: every module runs as Python", note=True)
+    packages = {name.rpartition(".")[0] for name in compiled}
+    python = sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.rpartition(".")[0] in packages
+        and name not in compiled
+        and not str(getattr(module, "__file__", "")).endswith("__init__.py")
+    )
+    if python:
+        return Check("compiled", False, f"compiled and Python modules mixed: {python[:5]}")
+    return Check("compiled", True, f"{len(compiled)} modules in {sorted(packages)} (mypyc)")
+
+
 def _submodule_present(package: str, name: str) -> bool:
     """Whether ``package.name`` can be found, without importing ``package`` (importing pystray
     already picks and starts a backend)."""
@@ -372,6 +407,7 @@ def run_selftest(report_path: Path | None = None) -> int:
                 except Exception as exc:
                     report.checks.append(Check("stop", False, f"clean stop failed: {exc}"))
         _run_check(report, "modules", check_modules)
+        report.checks.append(check_compiled(report))
         report.checks.append(check_tray())
         report.seconds = time.monotonic() - began
         if not report.ok:

@@ -7,11 +7,17 @@ The same command on every OS (it builds for the OS it runs on; PyInstaller does 
     python packaging/build.py --smoke --no-build   # smoke-test the app already in dist/
     python packaging/build.py --zip             # also zip it into artifacts/ with its SHA-256
     python packaging/build.py --no-build --measure 7   # start-up time (median of 7) and size
+    python packaging/build.py --pure            # without compiling the derivation (no C compiler)
+
+The derivation (``companion.derive``, ``companion.tickblock``) ships compiled to C with mypyc
+(``compile_derivation.py``): the same source, about twice as fast in the live worker and in
+``companion rebuild``. The smoke test checks the built app runs exactly those modules compiled.
 
 The smoke test is what CI runs (``.ci/run``, and each job of the release workflow):
 
 1. ``<app> --selftest=REPORT``: the app checks itself (health, ingest end to end, a page and its
-   assets, every module and data file it was built from, the tray backend); exit 0 required.
+   assets, every module and data file it was built from, which modules are compiled, the tray
+   backend); exit 0 required.
 2. The built app runs headless (``--no-tray``) in a throwaway data folder, its own ``simulate``
    subcommand plays a synthesised match into its game feed, and ``GET /api/v1/matches`` must
    show that match complete with the score the simulator sent. Then ``POST /api/v1/quit``
@@ -104,9 +110,13 @@ def platform_tag() -> str:
 # --- build -------------------------------------------------------------------------------------
 
 
-def build(dist: Path = DIST, work: Path = WORK) -> float:
-    """Run PyInstaller on the spec (clean); returns the seconds it took."""
+def build(dist: Path = DIST, work: Path = WORK, compiled: Path | None = None) -> float:
+    """Run PyInstaller on the spec (clean); returns the seconds it took. ``compiled``: a folder
+    from ``compile_derivation.py`` whose extensions ship instead of the same Python modules."""
     env = dict(os.environ)
+    env.pop("COMPANION_COMPILED_DIR", None)
+    if compiled is not None:
+        env["COMPANION_COMPILED_DIR"] = str(compiled)
     # PyInstaller's pystray hook imports pystray to list its backends; on a build machine
     # without a display that import fails (Xlib), so let it pick the dummy backend here.
     env["PYSTRAY_BACKEND"] = "dummy"
@@ -345,15 +355,20 @@ def wait_for_match(app: RunningApp, guid: str) -> dict[str, Any]:
     raise SmokeFailure(f"no complete match {guid} in /api/v1/matches:\n{app.output()}")
 
 
-def smoke(dist: Path = DIST) -> None:
-    """Both smoke steps against the built app in ``dist``; raises ``SmokeFailure``."""
+def smoke(dist: Path = DIST, compiled: list[str] | None = None) -> None:
+    """Both smoke steps against the built app in ``dist``; raises ``SmokeFailure``.
+    ``compiled``: the modules this build compiled, which the selftest must find compiled."""
     exe = executable(dist)
     if not exe.exists():
         raise SmokeFailure(f"no built app at {exe}; run python packaging/build.py first")
     with tempfile.TemporaryDirectory(
         prefix="companion-smoke-", ignore_cleanup_errors=True
     ) as folder:
-        run_selftest(exe, Path(folder))
+        report = run_selftest(exe, Path(folder))
+        if compiled is not None and report.get("compiled") != compiled:
+            raise SmokeFailure(
+                f"the built app runs {report.get('compiled')} compiled, not {compiled}"
+            )
         play_match(exe, Path(folder))
 
 
@@ -457,13 +472,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="with --measure: also time python -m companion from this checkout, taking turns",
     )
+    parser.add_argument(
+        "--pure",
+        action="store_true",
+        help="do not compile the derivation with mypyc (no C compiler here): all Python",
+    )
     parser.add_argument("--dist", type=Path, default=DIST)
     parser.add_argument("--work", type=Path, default=WORK)
     args = parser.parse_args(argv)
     began = time.monotonic()
     try:
+        expected: list[str] | None = None  # modules the selftest must find compiled
         if not args.no_build:
-            build(args.dist, args.work)
+            compiled = None
+            if not args.pure:
+                # Beside this script (run as a script, its folder is on sys.path).
+                from compile_derivation import compile_package, compiled_modules
+
+                compiled = compile_package()
+                expected = compiled_modules(compiled)
+            build(args.dist, args.work, compiled)
         total, parts = size_report(app_folder(args.dist))
         target = "within" if total <= SIZE_TARGET_BYTES else "OVER"
         say(
@@ -473,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, size in parts:
             sys.stdout.write(f"    {size / 1e6:7.1f} MB  {name}\n")
         if args.smoke:
-            smoke(args.dist)
+            smoke(args.dist, expected)
         if args.measure:
             launchers = {"built app": [str(executable(args.dist))]}
             if args.measure_source:

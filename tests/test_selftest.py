@@ -35,13 +35,37 @@ def test_a_real_run_passes_and_says_so_in_one_line(tmp_path: Path) -> None:
     assert report["ok"] is True
     assert report["verdict"] == lines[0]
     checks = {check["name"]: check for check in report["checks"]}
-    assert list(checks) == ["start", "health", "ingest", "page", "modules", "tray"]
+    assert list(checks) == ["start", "health", "ingest", "page", "modules", "compiled", "tray"]
     assert all(check["ok"] for check in checks.values())
+    assert report["compiled"] == [] and checks["compiled"]["note"]  # from source: all Python
     assert "applied, repeats recognised" in checks["ingest"]["detail"]
     assert checks["page"]["detail"].startswith(("/ is HTML", "/docs is HTML"))
     assert "no DISPLAY" in checks["tray"]["detail"] and checks["tray"]["note"]
     # Each check also has a line of its own on stderr.
     assert "ok   ingest:" in done.stderr
+
+
+def test_compiled_modules_are_listed_and_a_package_mixing_both_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.machinery
+    import types
+
+    def module(name: str, file: str) -> None:
+        fake = types.ModuleType(name)
+        fake.__file__ = file
+        monkeypatch.setitem(sys.modules, name, fake)
+
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    module("companion.fakepkg", "/x/companion/fakepkg/__init__.py")
+    module("companion.fakepkg.fast", f"/x/companion/fakepkg/fast{suffix}")
+    report = Report()
+    check = selftest.check_compiled(report)
+    assert check.ok and report.compiled == ["companion.fakepkg.fast"]
+    assert "1 modules in ['companion.fakepkg']" in check.detail
+    module("companion.fakepkg.slow", "/x/companion/fakepkg/slow.py")
+    check = selftest.check_compiled(Report())
+    assert not check.ok and "companion.fakepkg.slow" in check.detail
 
 
 def test_the_verdict_names_failures_and_notes() -> None:

@@ -108,9 +108,36 @@ class MatchState:
 
     def _copy(self) -> MatchState:
         # One per discrete event (a checkpoint before it): copied field by field, not through
-        # ``copy.copy``'s generic protocol, which cost more than the event itself.
-        twin = MatchState.__new__(MatchState)
-        twin.__dict__.update(self.__dict__)
+        # ``copy.copy``'s generic protocol, which cost more than the event itself. Every field
+        # by name (no ``__dict__``): the compiled build's native classes have none.
+        twin = MatchState(self.guid, self.segment, self.key, self.started_at_us)
+        twin.last_at_us = self.last_at_us
+        twin.ended_at_us = self.ended_at_us
+        twin.state = self.state
+        twin.ended = self.ended
+        twin.closed = self.closed
+        twin.forfeit = self.forfeit
+        twin.arena = self.arena
+        twin.playlist_id = self.playlist_id
+        twin.winner_team = self.winner_team
+        twin.winner_name = self.winner_name
+        twin.latest = self.latest
+        twin.clock = self.clock
+        twin.clock_overtime = self.clock_overtime
+        twin.regulation_s = self.regulation_s
+        twin.regulation_left = self.regulation_left
+        twin.overtime_s = self.overtime_s
+        twin.overtime = self.overtime
+        twin.replaying = self.replaying
+        twin.kickoff_pending = self.kickoff_pending
+        twin.ball_team = self.ball_team
+        twin.live_ticks = self.live_ticks
+        twin.goals = self.goals
+        twin.events = self.events
+        twin.hits = self.hits
+        twin.crossbars = self.crossbars
+        twin._board = self._board
+        twin._board_target = self._board_target
         twin.teams = dict(self.teams)
         twin.players = {k: p.copy() for k, p in self.players.items()}
         twin.team_sizes = dict(self.team_sizes)
