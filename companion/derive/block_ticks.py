@@ -16,8 +16,7 @@ It must not import storage, web, sources or pipeline code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from companion.derive.payloads import (
     PlayerRow,
@@ -39,13 +38,17 @@ from companion.tickblock import (
     DecodedBlock,
 )
 
-_N_STATS = len(STAT_FIELDS)
+_N_STATS: Final = len(STAT_FIELDS)
 _OVERTIME, _REPLAY = 1, 2
-_FLAG_BITS = tuple((1 << bit, name) for bit, name in enumerate(FLAG_FIELDS))
-_BIT = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
-_ANY_FLAG = (1 << len(FLAG_FIELDS)) - 1
-_CAR, _DEMOLISHED, _SUPERSONIC = _BIT["bHasCar"], _BIT["bDemolished"], _BIT["bSupersonic"]
-_ON_GROUND, _ON_WALL, _BOOSTING = _BIT["bOnGround"], _BIT["bOnWall"], _BIT["bBoosting"]
+_FLAG_BITS: Final = tuple((1 << bit, name) for bit, name in enumerate(FLAG_FIELDS))
+_BIT: Final = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+_ANY_FLAG: Final = (1 << len(FLAG_FIELDS)) - 1
+_CAR: Final = _BIT["bHasCar"]
+_DEMOLISHED: Final = _BIT["bDemolished"]
+_SUPERSONIC: Final = _BIT["bSupersonic"]
+_ON_GROUND: Final = _BIT["bOnGround"]
+_ON_WALL: Final = _BIT["bOnWall"]
+_BOOSTING: Final = _BIT["bBoosting"]
 
 
 class _Header:
@@ -114,7 +117,7 @@ class TickColumns:
         self.clock, self.bits, self.ball_team = column(1), column(2), column(4)
         at = header.players_at
         named = [k for k, identity in enumerate(header.identities) if identity[0] is not None]
-        self.telemetry: list[tuple[str, Sequence[int], Sequence[int], Sequence[int]]] = [
+        self.telemetry: list[tuple[str, list[int], list[int], list[int]]] = [
             (keys[k], column(at + k * PER_PLAYER), column(at + k * PER_PLAYER + 1),
              column(at + k * PER_PLAYER + 2))
             for k in named

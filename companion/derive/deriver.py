@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from companion.derive.block_ticks import BlockTicks, TickColumns
 from companion.derive.keys import offline_key, online_key
@@ -46,11 +46,11 @@ from companion.derive.payloads import TickView, as_str, read_tick
 from companion.derive.records import Item, MatchBundle
 from companion.tickblock import DecodedBlock
 
-TICK = "UpdateState"
+TICK: Final = "UpdateState"
 # Events that say a (new) match is being set up: after an end they start the next segment.
-_OPENERS = frozenset(("MatchCreated", "MatchInitialized"))
+_OPENERS: Final = frozenset(("MatchCreated", "MatchInitialized"))
 # Events that only ever concern a match already open: never a reason to open one.
-_TAIL = frozenset(("MatchEnded", "MatchDestroyed", "PodiumStart", "ReplayCreated"))
+_TAIL: Final = frozenset(("MatchEnded", "MatchDestroyed", "PodiumStart", "ReplayCreated"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Final
 
-OFFLINE_PREFIX = "offline"
+OFFLINE_PREFIX: Final = "offline"
 
 
 def online_key(guid: str, segment: int) -> str:

@@ -17,7 +17,7 @@ It must not import storage, web, sources or pipeline code.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from companion.derive import output
 from companion.derive.block_ticks import TickColumns
@@ -49,7 +49,7 @@ from companion.derive.records import (
 from companion.derive.telemetry import MatchTelemetry
 from companion.tickblock import UNKNOWN
 
-_UNTOUCHED = 255  # Ball.TeamNum before the first touch of a round
+_UNTOUCHED: Final = 255  # Ball.TeamNum before the first touch of a round
 _OVERTIME_BIT, _REPLAY_BIT = 1, 2  # a tick block's game bits
 
 
@@ -437,7 +437,7 @@ class Memento:
         return state._copy()
 
 
-_HANDLERS = {
+_HANDLERS: Final = {
     "ClockUpdatedSeconds": MatchState._on_clock,
     "CountdownBegin": MatchState._on_countdown,
     "RoundStarted": MatchState._on_round_started,

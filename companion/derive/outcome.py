@@ -13,6 +13,7 @@ It must not import storage, web, sources or pipeline code.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from companion.derive.players import PlayerState, is_bot
 from companion.derive.records import ABANDONED, COMPLETE, Who
@@ -24,7 +25,7 @@ WIN, LOSS = "win", "loss"
 # Team size of the game's playlists that fix one (``Game.PlaylistId``, builds from August 2026):
 # the ids every public client agrees on. Private matches (6), tournaments and the rest are not
 # here: their size is whatever the lobby was, so the roster tells.
-PLAYLIST_TEAM_SIZE = {
+PLAYLIST_TEAM_SIZE: Final = {
     1: 1,  # casual duel
     2: 2,  # casual doubles
     3: 3,  # casual standard

@@ -11,14 +11,14 @@ journal holds, whoever wrote it.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from companion.derive.records import STAT_FIELDS, Location
 from companion.tickblock import FLAG_FIELDS
 
 # Fields the game sends only to spectators, or for the local player's own team (false flags
 # and zero numbers are omitted, so any one of them present means the player has them all).
-_SPECTATOR_FIELDS = frozenset(("Speed", "Boost", *FLAG_FIELDS))
+_SPECTATOR_FIELDS: Final = frozenset(("Speed", "Boost", *FLAG_FIELDS))
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -132,8 +132,8 @@ class TickView(NamedTuple):
 
 
 # One C-level lookup per player per tick: identity first, then the eight stats.
-_ROW_FIELDS = ("Name", "PrimaryId", "Shortcut", "TeamNum", *STAT_FIELDS)
-_INT_ONLY = {int}
+_ROW_FIELDS: Final = ("Name", "PrimaryId", "Shortcut", "TeamNum", *STAT_FIELDS)
+_INT_ONLY: Final = {int}
 
 
 def read_tick(data: dict[str, Any]) -> TickView:

@@ -12,12 +12,13 @@ It must not import storage, web, sources or pipeline code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from companion.derive.payloads import PlayerRow, Ref
 from companion.derive.records import Who
 
-BOT_PLATFORM = "Unknown"
-_BOT_PREFIX = BOT_PLATFORM + "|"
+BOT_PLATFORM: Final = "Unknown"
+_BOT_PREFIX: Final = BOT_PLATFORM + "|"
 
 
 def is_bot(primary_id: str | None) -> bool:

@@ -14,9 +14,18 @@ km/h as the game sends them, locations are ``(X, Y, Z)`` in Unreal units.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-STAT_FIELDS = ("Score", "Goals", "Shots", "Assists", "Saves", "Touches", "CarTouches", "Demos")
+STAT_FIELDS: Final = (
+    "Score",
+    "Goals",
+    "Shots",
+    "Assists",
+    "Saves",
+    "Touches",
+    "CarTouches",
+    "Demos",
+)
 
 # Match states, as the read API names them. A forfeit is ``complete`` (with ``forfeit`` true).
 LIVE, COMPLETE, ABANDONED, INCOMPLETE = "live", "complete", "abandoned", "incomplete"

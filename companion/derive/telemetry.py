@@ -37,17 +37,17 @@ It must not import storage, web, sources or pipeline code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 from companion.derive.payloads import PlayerRow
 from companion.derive.records import TelemetryRecord
 from companion.tickblock import FLAG_FIELDS, HAS_TELEMETRY, UNKNOWN
 
-GAP_CAP_US = 1_000_000
-FULL_BOOST = 100
+GAP_CAP_US: Final = 1_000_000
+FULL_BOOST: Final = 100
 # A player's spectator fields, read with one C-level ``map`` per tick (false flags are absent).
-_FIELDS = (
+_FIELDS: Final = (
     "Speed",
     "Boost",
     "bHasCar",
@@ -59,10 +59,14 @@ _FIELDS = (
 )
 
 
-_BIT = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
-_ANY_FLAG = (1 << len(FLAG_FIELDS)) - 1
-_CAR, _DEMOLISHED, _SUPERSONIC = _BIT["bHasCar"], _BIT["bDemolished"], _BIT["bSupersonic"]
-_ON_GROUND, _ON_WALL, _BOOSTING = _BIT["bOnGround"], _BIT["bOnWall"], _BIT["bBoosting"]
+_BIT: Final = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+_ANY_FLAG: Final = (1 << len(FLAG_FIELDS)) - 1
+_CAR: Final = _BIT["bHasCar"]
+_DEMOLISHED: Final = _BIT["bDemolished"]
+_SUPERSONIC: Final = _BIT["bSupersonic"]
+_ON_GROUND: Final = _BIT["bOnGround"]
+_ON_WALL: Final = _BIT["bOnWall"]
+_BOOSTING: Final = _BIT["bBoosting"]
 
 
 def is_coalesced(block: Mapping[str, Any]) -> bool:
@@ -212,10 +216,10 @@ class TelemetryColumns(Protocol):
     ``fields`` turns one tick's three values into the eight fields :meth:`PlayerTelemetry.add`
     reads, or ``None`` when the player had no spectator fields in that tick."""
 
-    telemetry: list[tuple[str, Sequence[int], Sequence[int], Sequence[int]]]
+    telemetry: list[tuple[str, list[int], list[int], list[int]]]
 
     @property
-    def times(self) -> Sequence[int]: ...
+    def times(self) -> list[int]: ...
 
     def fields(self, speed: int, boost: int, flags: int) -> tuple[Any, ...] | None: ...
 

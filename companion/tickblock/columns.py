@@ -11,10 +11,19 @@ from array import array
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final
 
-STAT_FIELDS = ("Score", "Goals", "Shots", "Assists", "Saves", "Touches", "CarTouches", "Demos")
-FLAG_FIELDS = (
+STAT_FIELDS: Final = (
+    "Score",
+    "Goals",
+    "Shots",
+    "Assists",
+    "Saves",
+    "Touches",
+    "CarTouches",
+    "Demos",
+)
+FLAG_FIELDS: Final = (
     "bHasCar",
     "bBoosting",
     "bOnGround",
@@ -23,18 +32,18 @@ FLAG_FIELDS = (
     "bDemolished",
     "bSupersonic",
 )
-HAS_TELEMETRY = 1 << 7  # the player's spectator fields were present at all
-UNKNOWN = -(1 << 31)  # int32's minimum; numbers above it, up to int32's maximum, are kept
-INT32_MAX = (1 << 31) - 1
-_GAME_HEADER_FIELDS = ("Arena", "bHasWinner", "Winner", "bHasTarget", "Target", "PlaylistId")
-_FLAG_BITS = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
-_SPECTATOR = ("Speed", "Boost", *FLAG_FIELDS)  # the player's spectator fields
-GAME_COLUMNS = 4  # clock, game bits, ball speed, ball team
-PER_PLAYER = 3  # speed, boost, flags
-_OVERTIME = 1
-_REPLAY = 2
-_MAX_FAST_PLAYERS = 64
-_TELEMETRY_KEYS = tuple((key,) * _MAX_FAST_PLAYERS for key in _SPECTATOR)
+HAS_TELEMETRY: Final = 1 << 7  # the player's spectator fields were present at all
+UNKNOWN: Final = -(1 << 31)  # int32's minimum; numbers above it, up to int32's maximum, are kept
+INT32_MAX: Final = (1 << 31) - 1
+_GAME_HEADER_FIELDS: Final = ("Arena", "bHasWinner", "Winner", "bHasTarget", "Target", "PlaylistId")
+_FLAG_BITS: Final = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+_SPECTATOR: Final = ("Speed", "Boost", *FLAG_FIELDS)  # the player's spectator fields
+GAME_COLUMNS: Final = 4  # clock, game bits, ball speed, ball team
+PER_PLAYER: Final = 3  # speed, boost, flags
+_OVERTIME: Final = 1
+_REPLAY: Final = 2
+_MAX_FAST_PLAYERS: Final = 64
+_TELEMETRY_KEYS: Final = tuple((key,) * _MAX_FAST_PLAYERS for key in _SPECTATOR)
 _stats_of = itemgetter(*STAT_FIELDS)
 _score_of = itemgetter("Score")
 _roster_of = itemgetter("Name", "PrimaryId", "Shortcut", "TeamNum")
@@ -142,7 +151,7 @@ class _Absent:
     """A game header field that was not there (distinct from null)."""
 
 
-_ABSENT = (_Absent,) * len(_GAME_HEADER_FIELDS)
+_ABSENT: Final = (_Absent,) * len(_GAME_HEADER_FIELDS)
 
 
 def _exact(value: Any) -> int | None:

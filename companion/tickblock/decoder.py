@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,6 @@ from companion.tickblock.payload import (
     PREFIX,
     READABLE_VERSIONS,
     decode_matrix,
-    unpack,
 )
 
 
@@ -49,7 +47,7 @@ class DecodedBlock:
     first_seq: int
     t0_us: int
     header: dict[str, Any]
-    values: array[int]
+    values: list[int]
     width: int
     count: int
     keyframe_texts: dict[int, bytes]
@@ -74,9 +72,9 @@ class DecodedBlock:
     def row(self, index: int) -> list[int]:
         """Tick ``index``'s values."""
         width = self.width
-        return self.values[index * width : (index + 1) * width].tolist()
+        return self.values[index * width : (index + 1) * width]
 
-    def column(self, index: int) -> array[int]:
+    def column(self, index: int) -> list[int]:
         """Value ``index`` of every tick, in order."""
         return self.values[index :: self.width]
 
@@ -180,14 +178,14 @@ class TickBlockDecoder:
             header, rows, keyframes, reference = _parse(state, block, with_header, body, text)
         except struct.error as exc:
             raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
-        size = len(rows) // block["count"]
-        self._state = DecoderState(header, rows[-size:], reference, first_seq)
+        values, last_row = rows
+        self._state = DecoderState(header, last_row, reference, first_seq)
         return DecodedBlock(
             first_seq,
             t0_us,
             header,
-            unpack(rows),
-            size // 4,
+            values,
+            len(last_row) // 4,
             block["count"],
             keyframes,
             _inexact(block, keyframes),
@@ -196,9 +194,9 @@ class TickBlockDecoder:
 
 def _parse(
     state: DecoderState, block: Mapping[str, Any], with_header: bool, body: bytes, text: bytes
-) -> tuple[dict[str, Any], bytes, dict[int, bytes], bytes]:
-    """Header, packed rows (one after another), keyframe texts and the next reference of one
-    block's streams."""
+) -> tuple[dict[str, Any], tuple[list[int], bytes], dict[int, bytes], bytes]:
+    """Header, the rows (their values one after another, and the last row packed), keyframe
+    texts and the next reference of one block's streams."""
     count, columns = BODY.unpack_from(body)
     if count != block["count"] or count < 1:
         raise ValueError("the tick block's count does not match its payload")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -20,8 +20,8 @@ from companion.tickblock.payload import (
     ms,
 )
 
-SYNC_EVERY_US = 60_000_000
-COMPRESS_LEVEL = 6
+SYNC_EVERY_US: Final = 60_000_000
+COMPRESS_LEVEL: Final = 6
 
 
 class TickBlockEncoder:

@@ -8,15 +8,18 @@ import struct
 import sys
 from array import array
 from functools import cache
+from typing import Final
 
-TICK_BLOCK_EVENT = "TickBlock"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (2, 3)  # version 2 did not say which keyframes are inexact
-PREFIX = struct.Struct("<BI")
-BODY = struct.Struct("<HH")
-TIME = struct.Struct("<i")
-HAS_HEADER = 1
-HAS_TEXT = 2
+TICK_BLOCK_EVENT: Final = "TickBlock"
+FORMAT_VERSION: Final = 3
+READABLE_VERSIONS: Final = (2, 3)  # version 2 did not say which keyframes are inexact
+PREFIX: Final = struct.Struct("<BI")
+BODY: Final = struct.Struct("<HH")
+TIME: Final = struct.Struct("<i")
+HAS_HEADER: Final = 1
+HAS_TEXT: Final = 2
+# Whether this module runs compiled (mypyc, as in the executable) rather than as Python source.
+COMPILED: Final = not __file__.endswith(".py")
 
 
 def ms(us: int) -> int:
@@ -75,20 +78,44 @@ def encode_matrix(previous: bytes, rows: list[bytes], columns: int) -> bytes:
     return present.to_bytes((4 * columns + 7) // 8, "little") + b"".join(kept)
 
 
-def decode_matrix(previous: bytes, planes: bytes, columns: int, count: int) -> bytes:
-    """The inverse of ``encode_matrix``: the rows, packed one after another."""
-    high, not_high, _, _, low = _lanes(columns)
-    size = 4 * columns
+def decode_matrix(
+    previous: bytes, planes: bytes, columns: int, count: int
+) -> tuple[list[int], bytes]:
+    """The inverse of ``encode_matrix``: the rows' values one after another, and the last
+    row packed (the next block's ``previous``).
+
+    Two ways to the same bytes: lane-wise arithmetic on whole rows as big integers costs
+    Python the least (a few operations per tick), a plain loop per value costs compiled code
+    the least (machine integers, no big-integer objects)."""
+    if COMPILED:
+        return decode_matrix_by_value(previous, planes, columns, count)
+    return decode_matrix_by_row(previous, planes, columns, count)
+
+
+def _present_runs(planes: bytes, columns: int) -> tuple[int, int]:
+    """The bit set of byte runs present in ``planes`` and where the first one starts."""
     at = (4 * columns + 7) // 8
     present = int.from_bytes(planes[:at], "little")
     if present >> (4 * columns):
         raise ValueError("the tick block's matrix has the wrong size")
+    return present, at
+
+
+def decode_matrix_by_row(
+    previous: bytes, planes: bytes, columns: int, count: int
+) -> tuple[list[int], bytes]:
+    """``decode_matrix`` a row at a time (SWAR on big integers)."""
+    high, not_high, _, _, low = _lanes(columns)
+    size = 4 * columns
+    present, at = _present_runs(planes, columns)
     interleaved = bytearray(size * count)
     # Only the runs that are there (most are not): a loop over every run cost more than the rest.
     rest = present
     while rest:
         lowest = rest & -rest
         b, c = divmod(lowest.bit_length() - 1, columns)
+        if at + count > len(planes):
+            raise ValueError("the tick block's matrix has the wrong size")
         interleaved[c * 4 + b :: size] = planes[at : at + count]
         at += count
         rest ^= lowest
@@ -101,10 +128,53 @@ def decode_matrix(previous: bytes, planes: bytes, columns: int, count: int) -> b
         delta = ((zigzag >> 1) & not_high) ^ ((zigzag & low) * 0xFFFFFFFF)
         before = ((before & not_high) + (delta & not_high)) ^ ((before ^ delta) & high)
         out += before.to_bytes(size, "little")
-    return bytes(out)
+    return unpack(out).tolist(), bytes(out[-size:])
 
 
-def unpack(packed: bytes) -> array[int]:
+def decode_matrix_by_value(
+    previous: bytes, planes: bytes, columns: int, count: int
+) -> tuple[list[int], bytes]:
+    """``decode_matrix`` a value at a time: each present column's zigzag deltas summed along
+    time, modulo 2**32 as the encoder's lanes; an absent column repeats the row before."""
+    present, at = _present_runs(planes, columns)
+    deltas: dict[int, list[int]] = {}  # the zigzag deltas of the columns that change
+    rest = present
+    while rest:  # low byte planes first (run k is byte k // columns of column k % columns)
+        lowest = rest & -rest
+        b, c = divmod(lowest.bit_length() - 1, columns)
+        if at + count > len(planes):
+            raise ValueError("the tick block's matrix has the wrong size")
+        if b == 0:
+            deltas[c] = list(planes[at : at + count])
+        else:
+            zigzag = deltas.get(c)
+            if zigzag is None:
+                zigzag = deltas[c] = [0] * count
+            shift = 8 * b
+            for i in range(count):
+                zigzag[i] |= planes[at + i] << shift
+        at += count
+        rest ^= lowest
+    if at != len(planes):
+        raise ValueError("the tick block's matrix has the wrong size")
+    out = unpack(previous).tolist() * count  # every column as it was, until its deltas say
+    for c, zigzag in deltas.items():
+        value = out[c]
+        k = c
+        for z in zigzag:
+            value = ((value + ((z >> 1) ^ -(z & 1)) + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            out[k] = value
+            k += columns
+    return out, _row(columns).pack(*out[len(out) - columns :])
+
+
+@cache
+def _row(columns: int) -> struct.Struct:
+    """One row of ``columns`` int32 lanes, little-endian."""
+    return struct.Struct(f"<{columns}i")
+
+
+def unpack(packed: bytes | bytearray) -> array[int]:
     """Packed little-endian int32 lanes as an array (one or many rows)."""
     values = array("i")
     values.frombytes(packed)
