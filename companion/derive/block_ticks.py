@@ -110,18 +110,18 @@ class TickColumns:
     )
 
     def __init__(self, header: _Header, block: DecodedBlock, keys: list[str]) -> None:
-        column = block.column
-        t0 = block.t0_us
-        self.times = [t0 + ms * 1000 for ms in column(0)]
+        # Column c is the slice values[c::width] (what DecodedBlock.column gives, inlined).
+        values, width, t0 = block.values, block.width, block.t0_us
+        self.times = [t0 + ms * 1000 for ms in values[0::width]]
         # After the time: clock, game bits, ball speed (not needed here), ball team.
-        self.clock, self.bits, self.ball_team = column(1), column(2), column(4)
+        self.clock, self.bits, self.ball_team = values[1::width], values[2::width], values[4::width]
         at = header.players_at
         named = [k for k, identity in enumerate(header.identities) if identity[0] is not None]
-        self.telemetry: list[tuple[str, list[int], list[int], list[int]]] = [
-            (keys[k], column(at + k * PER_PLAYER), column(at + k * PER_PLAYER + 1),
-             column(at + k * PER_PLAYER + 2))
-            for k in named
-        ]  # fmt: skip
+        self.telemetry: list[tuple[str, list[int], list[int], list[int]]] = []
+        for k in named:
+            speed = at + k * PER_PLAYER  # then boost and flags
+            speeds, boosts = values[speed::width], values[speed + 1 :: width]
+            self.telemetry.append((keys[k], speeds, boosts, values[speed + 2 :: width]))
         self.guid = header.guid
         self.has_players = bool(named)
         self._header = header

@@ -308,14 +308,17 @@ class MatchTelemetry:
                 k += 1
         self.group_at, self.group_n = group_at, group_n
         if run:
-            self._add_run(columns, run, weights)
+            self._add_run(columns, list(zip(run, weights, strict=True)), -1 in run)
         self.group = [
             item if type(item) is not int else (None if item < 0 else (columns, item))
             for item in pending
         ]
 
-    def _add_run(self, columns: TelemetryColumns, run: list[int], weights: list[float]) -> None:
-        """The settled ticks of one block (``-1``: a boost break), player by player."""
+    def _add_run(
+        self, columns: TelemetryColumns, run: list[tuple[int, float]], breaks: bool
+    ) -> None:
+        """The settled ticks of one block with their weights (tick ``-1``: a boost break;
+        ``breaks``: there is one), player by player."""
         players = self.players
         in_block = set()
         for key, speeds, boosts, flags_of in columns.telemetry:
@@ -334,7 +337,7 @@ class MatchTelemetry:
                 p.full,
             )
             top, used, prev = p.top_speed, p.boost_used, p.boost_prev
-            for i, w in zip(run, weights, strict=True):
+            for i, w in run:
                 if i < 0:
                     prev = None
                     continue
@@ -388,7 +391,7 @@ class MatchTelemetry:
                 full,
             )
             p.top_speed, p.boost_used, p.boost_prev = top, used, prev
-        if -1 in run:  # a break reaches the players not in this block as well
+        if breaks:  # a break reaches the players not in this block as well
             for key, p in players.items():
                 if key not in in_block:
                     p.boost_prev = None

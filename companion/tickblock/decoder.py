@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -39,10 +39,11 @@ class Tick:
 class DecodedBlock:
     """One block's ticks as column values: ``values`` holds ``count`` rows of ``width`` values
     one after another, in the layout of the package docstring (time in ms after ``t0_us``
-    first; ``UNKNOWN`` where unknown), so ``column(c)`` is one slice. ``keyframe_texts`` maps
-    a tick's index to its verbatim ``UpdateState`` data, as text (parsed on demand:
-    ``keyframe(i)``, ``keyframes``); ``inexact`` is the set of those whose values the columns
-    could not hold exactly (``None`` for a block that does not say: every keyframe then)."""
+    first; ``UNKNOWN`` where unknown), so column ``c`` is ``values[c::width]``.
+    ``keyframe_texts`` maps a tick's index to its verbatim ``UpdateState`` data, as text
+    (parsed on demand: ``keyframe(i)``, ``keyframes``); ``inexact`` is the set of those whose
+    values the columns could not hold exactly (``None`` for a block that does not say: every
+    keyframe then)."""
 
     first_seq: int
     t0_us: int
@@ -74,10 +75,6 @@ class DecodedBlock:
         width = self.width
         return self.values[index * width : (index + 1) * width]
 
-    def column(self, index: int) -> list[int]:
-        """Value ``index`` of every tick, in order."""
-        return self.values[index :: self.width]
-
     def received_at_us(self, index: int) -> int:
         return self.t0_us + self.values[index * self.width] * 1000
 
@@ -96,10 +93,11 @@ class DecodedBlock:
 class DecoderState:
     """What a ``TickBlockDecoder`` remembers between blocks, as an immutable snapshot: the
     stream's header (the decoder never changes the dict it holds), the previous block's last
-    packed row, the text reference and the previous block's ``first_seq``."""
+    row (its values; never changed either), the text reference and the previous block's
+    ``first_seq``."""
 
     header: dict[str, Any] | None = None
-    last_row: bytes = b""
+    last_row: list[int] = field(default_factory=list)
     reference: bytes = b""
     previous_first_seq: int = 0
 
@@ -175,17 +173,17 @@ class TickBlockDecoder:
         except zlib.error as exc:
             raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
         try:
-            header, rows, keyframes, reference = _parse(state, block, with_header, body, text)
+            header, values, keyframes, reference = _parse(state, block, with_header, body, text)
         except struct.error as exc:
             raise ValueError(f"the tick block at seq {first_seq} is damaged: {exc}") from exc
-        values, last_row = rows
-        self._state = DecoderState(header, last_row, reference, first_seq)
+        width = len(values) // block["count"]
+        self._state = DecoderState(header, values[len(values) - width :], reference, first_seq)
         return DecodedBlock(
             first_seq,
             t0_us,
             header,
             values,
-            len(last_row) // 4,
+            width,
             block["count"],
             keyframes,
             _inexact(block, keyframes),
@@ -194,8 +192,8 @@ class TickBlockDecoder:
 
 def _parse(
     state: DecoderState, block: Mapping[str, Any], with_header: bool, body: bytes, text: bytes
-) -> tuple[dict[str, Any], tuple[list[int], bytes], dict[int, bytes], bytes]:
-    """Header, the rows (their values one after another, and the last row packed), keyframe
+) -> tuple[dict[str, Any], list[int], dict[int, bytes], bytes]:
+    """Header, the rows (their values one after another), keyframe
     texts and the next reference of one block's streams."""
     count, columns = BODY.unpack_from(body)
     if count != block["count"] or count < 1:
@@ -208,17 +206,17 @@ def _parse(
         reference = text[at : at + size]
         header = orjson.loads(reference)
         at += size
-        previous = bytes(4 * columns)
+        previous = [0] * columns
     else:
         assert state.header is not None
         header = state.header
-        if len(state.last_row) != 4 * columns:
+        if len(state.last_row) != columns:
             raise ValueError("the tick block's columns do not match its header")
-        previous = bytes(4) + state.last_row[4:]
+        previous = [0, *state.last_row[1:]]  # time restarts from the block's t0
     n_players, n_teams = len(header["Roster"]), len(header["Teams"])
     if columns != 1 + GAME_COLUMNS + (PER_PLAYER + len(STAT_FIELDS)) * n_players + n_teams:
         raise ValueError("the tick block's columns do not match its header")
-    rows = decode_matrix(previous, body[BODY.size :], columns, count)
+    values = decode_matrix(previous, body[BODY.size :], columns, count)
     keyframes: dict[int, bytes] = {}
     if at < len(text):
         (n_keyframes,) = struct.unpack_from("<H", text, at)
@@ -229,7 +227,7 @@ def _parse(
             reference = text[at : at + size]
             keyframes[index] = reference
             at += size
-    return header, rows, keyframes, reference
+    return header, values, keyframes, reference
 
 
 def _inexact(block: Mapping[str, Any], keyframes: dict[int, bytes]) -> frozenset[int] | None:

@@ -78,11 +78,9 @@ def encode_matrix(previous: bytes, rows: list[bytes], columns: int) -> bytes:
     return present.to_bytes((4 * columns + 7) // 8, "little") + b"".join(kept)
 
 
-def decode_matrix(
-    previous: bytes, planes: bytes, columns: int, count: int
-) -> tuple[list[int], bytes]:
-    """The inverse of ``encode_matrix``: the rows' values one after another, and the last
-    row packed (the next block's ``previous``).
+def decode_matrix(previous: list[int], planes: bytes, columns: int, count: int) -> list[int]:
+    """The inverse of ``encode_matrix``, from the row before (``previous``, its values): the
+    rows' values one after another.
 
     Two ways to the same bytes: lane-wise arithmetic on whole rows as big integers costs
     Python the least (a few operations per tick), a plain loop per value costs compiled code
@@ -101,9 +99,7 @@ def _present_runs(planes: bytes, columns: int) -> tuple[int, int]:
     return present, at
 
 
-def decode_matrix_by_row(
-    previous: bytes, planes: bytes, columns: int, count: int
-) -> tuple[list[int], bytes]:
+def decode_matrix_by_row(previous: list[int], planes: bytes, columns: int, count: int) -> list[int]:
     """``decode_matrix`` a row at a time (SWAR on big integers)."""
     high, not_high, _, _, low = _lanes(columns)
     size = 4 * columns
@@ -122,18 +118,18 @@ def decode_matrix_by_row(
     if at != len(planes):
         raise ValueError("the tick block's matrix has the wrong size")
     out = bytearray()
-    before = int.from_bytes(previous, "little")
+    before = int.from_bytes(_row(columns).pack(*previous), "little")
     for i in range(count):
         zigzag = int.from_bytes(interleaved[i * size : (i + 1) * size], "little")
         delta = ((zigzag >> 1) & not_high) ^ ((zigzag & low) * 0xFFFFFFFF)
         before = ((before & not_high) + (delta & not_high)) ^ ((before ^ delta) & high)
         out += before.to_bytes(size, "little")
-    return unpack(out).tolist(), bytes(out[-size:])
+    return unpack(out).tolist()
 
 
 def decode_matrix_by_value(
-    previous: bytes, planes: bytes, columns: int, count: int
-) -> tuple[list[int], bytes]:
+    previous: list[int], planes: bytes, columns: int, count: int
+) -> list[int]:
     """``decode_matrix`` a value at a time: each present column's zigzag deltas summed along
     time, modulo 2**32 as the encoder's lanes; an absent column repeats the row before."""
     present, at = _present_runs(planes, columns)
@@ -141,7 +137,9 @@ def decode_matrix_by_value(
     rest = present
     while rest:  # low byte planes first (run k is byte k // columns of column k % columns)
         lowest = rest & -rest
-        b, c = divmod(lowest.bit_length() - 1, columns)
+        k = lowest.bit_length() - 1
+        b = k // columns
+        c = k - b * columns
         if at + count > len(planes):
             raise ValueError("the tick block's matrix has the wrong size")
         if b == 0:
@@ -157,7 +155,7 @@ def decode_matrix_by_value(
         rest ^= lowest
     if at != len(planes):
         raise ValueError("the tick block's matrix has the wrong size")
-    out = unpack(previous).tolist() * count  # every column as it was, until its deltas say
+    out = previous * count  # every column as it was, until its deltas say otherwise
     for c, zigzag in deltas.items():
         value = out[c]
         k = c
@@ -165,7 +163,7 @@ def decode_matrix_by_value(
             value = ((value + ((z >> 1) ^ -(z & 1)) + 0x80000000) & 0xFFFFFFFF) - 0x80000000
             out[k] = value
             k += columns
-    return out, _row(columns).pack(*out[len(out) - columns :])
+    return out
 
 
 @cache
