@@ -90,7 +90,13 @@ def journal_season(db: Path, matches: int, rate: float, session: int) -> tuple[i
 
 
 def rebuild_section(
-    folder: Path, matches: int, rate: float, session: int, workers: int, compiled: Path | None
+    folder: Path,
+    matches: int,
+    rate: float,
+    session: int,
+    workers: int,
+    compiled: Path | None,
+    rounds: int,
 ) -> Path:
     db = folder / "companion.db"
     open_database(db)
@@ -101,7 +107,7 @@ def rebuild_section(
         f"at {rate:g}/s ({time.perf_counter() - started:.1f} s to synthesise and journal)"
     )
     if compiled is not None:
-        return compiled_section(folder, db, ticks, compiled.resolve(), workers)
+        return compiled_section(folder, db, ticks, compiled.resolve(), workers, rounds)
     twin = folder / "twin" / "companion.db"
     twin.parent.mkdir()
     shutil.copyfile(db, twin)
@@ -167,10 +173,11 @@ def run_child_rebuild(db: Path, workers: int) -> None:
     print(json.dumps(figures))
 
 
-def compiled_section(folder: Path, db: Path, ticks: int, compiled: Path, workers: int) -> Path:
+def compiled_section(
+    folder: Path, db: Path, ticks: int, compiled: Path, workers: int, rounds: int
+) -> Path:
     """Python against the compiled build, one process each, taking turns; then workers.
     Returns a rebuilt copy (for the read section)."""
-    rounds = 5
     cpu: dict[str, list[float]] = {"Python": [], "compiled": []}
     results: dict[str, Path] = {}
     for k in range(rounds):
@@ -319,6 +326,9 @@ def main() -> None:
         metavar="DIR",
         help="also rebuild with this compiled build (packaging/compile_derivation.py's output)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="with --compiled: one-process rounds of each"
+    )
     parser.add_argument("--child-rebuild", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_rebuild is not None:
@@ -332,7 +342,13 @@ def main() -> None:
             shutil.copyfile(args.reads_on, db)
         else:
             db = rebuild_section(
-                Path(tmp), args.matches, args.rate, args.session, args.workers, args.compiled
+                Path(tmp),
+                args.matches,
+                args.rate,
+                args.session,
+                args.workers,
+                args.compiled,
+                args.rounds,
             )
         read_section(db, args.stored, args.requests)
 

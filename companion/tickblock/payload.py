@@ -82,7 +82,7 @@ def decode_matrix(previous: list[int], planes: bytes, columns: int, count: int) 
     """The inverse of ``encode_matrix``, from the row before (``previous``, its values): the
     rows' values one after another.
 
-    Two ways to the same bytes: lane-wise arithmetic on whole rows as big integers costs
+    Two ways to the same values: lane-wise arithmetic on whole rows as big integers costs
     Python the least (a few operations per tick), a plain loop per value costs compiled code
     the least (machine integers, no big-integer objects)."""
     if COMPILED:
