@@ -153,12 +153,8 @@ def test_commit_now_only_when_nothing_is_queued(writer: Writer, db_path: Path) -
     assert second.ids[0] > first.ids[0]
 
 
-def test_rows_beyond_the_memory_hand_off_are_read_back_in_order(
-    writer: Writer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from companion.pipeline import writer as writer_module
-
-    monkeypatch.setattr(writer_module, "FRESH_ROWS_LIMIT", 10)
+def _record_applied(writer: Writer) -> list[int]:
+    """The journal ids the writer's derivation applies from now on, in the order it does."""
     seen: list[int] = []
     derivation = writer._worker.derivation
     original = derivation.apply
@@ -168,6 +164,16 @@ def test_rows_beyond_the_memory_hand_off_are_read_back_in_order(
         original(conn, row, now_us)  # type: ignore[arg-type]
 
     derivation.apply = recording  # type: ignore[method-assign]
+    return seen
+
+
+def test_rows_beyond_the_memory_hand_off_are_read_back_in_order(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion.pipeline import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "FRESH_ROWS_LIMIT", 10)
+    seen = _record_applied(writer)
     writer.pause()
     ids = [i for n in range(30) for i in writer.submit([_ev(n)]).result(5).ids]
     writer.resume()
@@ -205,15 +211,7 @@ def test_rows_committed_on_the_callers_thread_while_catching_up_keep_their_order
     monkeypatch.setattr(writer_module, "FRESH_ROWS_LIMIT", 5)
     writer = Writer(db_path, Worker(LatestStateDerivation()))
     writer._cond = _SlowToEnter({"_apply": 0.001, "_write": 0.003})
-    seen: list[int] = []
-    derivation = writer._worker.derivation
-    original = derivation.apply
-
-    def recording(conn: sqlite3.Connection, row: object, now_us: int) -> None:
-        seen.append(row.id)  # type: ignore[attr-defined]
-        original(conn, row, now_us)  # type: ignore[arg-type]
-
-    derivation.apply = recording  # type: ignore[method-assign]
+    seen = _record_applied(writer)
     ids: list[int] = []
 
     def commit() -> None:

@@ -29,7 +29,14 @@ from companion.derive.payloads import (
 )
 from companion.derive.players import player_key
 from companion.tickblock import (
+    ANY_FLAG,
+    FLAG_BOOSTING,
+    FLAG_CAR,
+    FLAG_DEMOLISHED,
     FLAG_FIELDS,
+    FLAG_ON_GROUND,
+    FLAG_ON_WALL,
+    FLAG_SUPERSONIC,
     GAME_COLUMNS,
     HAS_TELEMETRY,
     PER_PLAYER,
@@ -41,14 +48,6 @@ from companion.tickblock import (
 _N_STATS: Final = len(STAT_FIELDS)
 _OVERTIME, _REPLAY = 1, 2
 _FLAG_BITS: Final = tuple((1 << bit, name) for bit, name in enumerate(FLAG_FIELDS))
-_BIT: Final = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
-_ANY_FLAG: Final = (1 << len(FLAG_FIELDS)) - 1
-_CAR: Final = _BIT["bHasCar"]
-_DEMOLISHED: Final = _BIT["bDemolished"]
-_SUPERSONIC: Final = _BIT["bSupersonic"]
-_ON_GROUND: Final = _BIT["bOnGround"]
-_ON_WALL: Final = _BIT["bOnWall"]
-_BOOSTING: Final = _BIT["bBoosting"]
 
 
 class _Header:
@@ -142,7 +141,7 @@ class TickColumns:
             and (
                 speeds[index] != UNKNOWN
                 or boosts[index] != UNKNOWN
-                or bool(flags[index] & _ANY_FLAG)
+                or bool(flags[index] & ANY_FLAG)
             )
             for _key, speeds, boosts, flags in self.telemetry
         )
@@ -156,17 +155,17 @@ class TickColumns:
             return None
         known_speed = speed != UNKNOWN
         known_boost = boost != UNKNOWN
-        if not (known_speed or known_boost or flags & _ANY_FLAG):
+        if not (known_speed or known_boost or flags & ANY_FLAG):
             return None  # no spectator field at all (as ``bool(raw)`` in _view_of)
         return (
             speed / 10 if known_speed else None,
             boost if known_boost else None,
-            flags & _CAR or None,
-            flags & _DEMOLISHED or None,
-            flags & _SUPERSONIC or None,
-            flags & _ON_GROUND or None,
-            flags & _ON_WALL or None,
-            flags & _BOOSTING or None,
+            flags & FLAG_CAR or None,
+            flags & FLAG_DEMOLISHED or None,
+            flags & FLAG_SUPERSONIC or None,
+            flags & FLAG_ON_GROUND or None,
+            flags & FLAG_ON_WALL or None,
+            flags & FLAG_BOOSTING or None,
         )
 
 

@@ -14,18 +14,10 @@ km/h as the game sends them, locations are ``(X, Y, Z)`` in Unreal units.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Any, NamedTuple
 
-STAT_FIELDS: Final = (
-    "Score",
-    "Goals",
-    "Shots",
-    "Assists",
-    "Saves",
-    "Touches",
-    "CarTouches",
-    "Demos",
-)
+# The game's cumulative stats, in the order the tick blocks keep them.
+from companion.tickblock import STAT_FIELDS as STAT_FIELDS
 
 # Match states, as the read API names them. A forfeit is ``complete`` (with ``forfeit`` true).
 LIVE, COMPLETE, ABANDONED, INCOMPLETE = "live", "complete", "abandoned", "incomplete"

@@ -42,7 +42,17 @@ from typing import Any, Final, Protocol
 
 from companion.derive.payloads import PlayerRow
 from companion.derive.records import TelemetryRecord
-from companion.tickblock import FLAG_FIELDS, HAS_TELEMETRY, UNKNOWN
+from companion.tickblock import (
+    ANY_FLAG,
+    FLAG_BOOSTING,
+    FLAG_CAR,
+    FLAG_DEMOLISHED,
+    FLAG_ON_GROUND,
+    FLAG_ON_WALL,
+    FLAG_SUPERSONIC,
+    HAS_TELEMETRY,
+    UNKNOWN,
+)
 
 GAP_CAP_US: Final = 1_000_000
 FULL_BOOST: Final = 100
@@ -57,16 +67,6 @@ _FIELDS: Final = (
     "bOnWall",
     "bBoosting",
 )
-
-
-_BIT: Final = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
-_ANY_FLAG: Final = (1 << len(FLAG_FIELDS)) - 1
-_CAR: Final = _BIT["bHasCar"]
-_DEMOLISHED: Final = _BIT["bDemolished"]
-_SUPERSONIC: Final = _BIT["bSupersonic"]
-_ON_GROUND: Final = _BIT["bOnGround"]
-_ON_WALL: Final = _BIT["bOnWall"]
-_BOOSTING: Final = _BIT["bBoosting"]
 
 
 def is_coalesced(block: Mapping[str, Any]) -> bool:
@@ -345,10 +345,10 @@ class MatchTelemetry:
                 if not flags & HAS_TELEMETRY:
                     continue
                 speed_in, boost_in = speeds[i], boosts[i]
-                if speed_in == UNKNOWN and boost_in == UNKNOWN and not flags & _ANY_FLAG:
+                if speed_in == UNKNOWN and boost_in == UNKNOWN and not flags & ANY_FLAG:
                     continue  # no spectator field at all
                 seen = True
-                if not flags & _CAR or flags & _DEMOLISHED:
+                if not flags & FLAG_CAR or flags & FLAG_DEMOLISHED:
                     prev = None  # a respawn's boost is no refill of this one
                     continue
                 # As PlayerTelemetry.add_fields, operation for operation.
@@ -361,13 +361,13 @@ class MatchTelemetry:
                     seconds += w
                     speed_sum += w * speed
                     boost_sum += w * boost
-                    if flags & _SUPERSONIC:
+                    if flags & FLAG_SUPERSONIC:
                         sonic += w
-                    if flags & _ON_WALL:
+                    if flags & FLAG_ON_WALL:
                         wall += w
-                    elif not flags & _ON_GROUND:
+                    elif not flags & FLAG_ON_GROUND:
                         air += w
-                    if flags & _BOOSTING:
+                    if flags & FLAG_BOOSTING:
                         boosting += w
                     if boost <= 0:
                         zero += w

@@ -68,7 +68,14 @@ and the matrix codec), ``encoder`` and ``decoder``; everything public is importa
 """
 
 from companion.tickblock.columns import (
+    ANY_FLAG,
+    FLAG_BOOSTING,
+    FLAG_CAR,
+    FLAG_DEMOLISHED,
     FLAG_FIELDS,
+    FLAG_ON_GROUND,
+    FLAG_ON_WALL,
+    FLAG_SUPERSONIC,
     GAME_COLUMNS,
     HAS_TELEMETRY,
     PER_PLAYER,
@@ -89,8 +96,15 @@ from companion.tickblock.encoder import COMPRESS_LEVEL, SYNC_EVERY_US, TickBlock
 from companion.tickblock.payload import FORMAT_VERSION, READABLE_VERSIONS, TICK_BLOCK_EVENT
 
 __all__ = [
+    "ANY_FLAG",
     "COMPRESS_LEVEL",
+    "FLAG_BOOSTING",
+    "FLAG_CAR",
+    "FLAG_DEMOLISHED",
     "FLAG_FIELDS",
+    "FLAG_ON_GROUND",
+    "FLAG_ON_WALL",
+    "FLAG_SUPERSONIC",
     "FORMAT_VERSION",
     "GAME_COLUMNS",
     "HAS_TELEMETRY",

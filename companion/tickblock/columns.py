@@ -37,6 +37,14 @@ UNKNOWN: Final = -(1 << 31)  # int32's minimum; numbers above it, up to int32's 
 INT32_MAX: Final = (1 << 31) - 1
 _GAME_HEADER_FIELDS: Final = ("Arena", "bHasWinner", "Winner", "bHasTarget", "Target", "PlaylistId")
 _FLAG_BITS: Final = {name: 1 << bit for bit, name in enumerate(FLAG_FIELDS)}
+# Single flag bits, by name, for the readers of the flags column.
+FLAG_CAR: Final = _FLAG_BITS["bHasCar"]
+FLAG_BOOSTING: Final = _FLAG_BITS["bBoosting"]
+FLAG_ON_GROUND: Final = _FLAG_BITS["bOnGround"]
+FLAG_ON_WALL: Final = _FLAG_BITS["bOnWall"]
+FLAG_DEMOLISHED: Final = _FLAG_BITS["bDemolished"]
+FLAG_SUPERSONIC: Final = _FLAG_BITS["bSupersonic"]
+ANY_FLAG: Final = (1 << len(FLAG_FIELDS)) - 1  # every FLAG_FIELDS bit, not HAS_TELEMETRY
 _SPECTATOR: Final = ("Speed", "Boost", *FLAG_FIELDS)  # the player's spectator fields
 GAME_COLUMNS: Final = 4  # clock, game bits, ball speed, ball team
 PER_PLAYER: Final = 3  # speed, boost, flags
