@@ -96,3 +96,34 @@ def test_reader_drains_while_the_writer_is_held(writer: Writer, db_path: Path) -
     assert [r.id for r in rows] == sorted(r.id for r in rows)
     seqs = [r.seq for r in rows]
     assert seqs == sorted(seqs), "journal order is message order"
+
+
+def test_two_runs_started_within_one_second_journal_apart(writer: Writer, db_path: Path) -> None:
+    """A run restarted within the second the one before started (after a crash, say) reads
+    into streams of its own: its seqs start at 1 again and are new events, not repeats."""
+    payload = b"".join(wire("BallHit", {"Index": n}) for n in range(1, 4))
+    outbox = JournalOutbox(writer.submit)
+    started = 1_790_000_000_000_000  # a whole second; the second run starts 1 µs later
+    for run in range(2):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        done: dict[str, float] = {}
+        sender = threading.Thread(target=serve_once, args=(listener, payload, done), daemon=True)
+        sender.start()
+        port = listener.getsockname()[1]
+        reader = StatsApiReader("127.0.0.1", port, outbox, run_started_us=started + run)
+        reader.start()
+        try:
+            sender.join(10)
+            assert "finished_at" in done
+        finally:
+            reader.stop()
+            listener.close()
+        assert outbox.drain(10)
+    conn = connect(db_path, readonly=True)
+    rows = journal.read_after(conn, 0, 100)
+    conn.close()
+    assert [(r.seq, orjson.loads(r.data)["Index"]) for r in rows] == [(1, 1), (2, 2), (3, 3)] * 2
+    first, second = rows[0].stream, rows[3].stream
+    assert first != second and first.startswith("20260921T141320.")

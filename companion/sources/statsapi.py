@@ -6,8 +6,9 @@ turns messages into journal rows (``FeedSession``) and hands them to the outbox.
 closed or the feed is off, it retries forever with capped exponential back-off and jitter, and
 says so in the log once, not every second.
 
-Each connection is its own journal stream, ``<this run's start, UTC>-<connection number>``, so no
-restart ever reuses a stream name; ``seq`` counts the connection's messages from 1.
+Each connection is its own journal stream, ``<this run's start, UTC, to the µs>-<connection
+number>``, so no restart ever reuses a stream name (one run at a time per data folder); ``seq``
+counts the connection's messages from 1.
 
 Waking up costs more than the work of one message: at 120 ticks a second, reading each message as
 it arrives would spend most of the thread's time waking. So once a read has emptied the socket,
@@ -81,7 +82,10 @@ class StatsApiReader:
         self.port = port
         self._outbox = outbox
         started = run_started_us if run_started_us is not None else now_us()
-        self._run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started / 1e6))
+        # To the microsecond: a run restarted within the second it started (after a crash, say)
+        # must not continue the old run's streams, whose seqs its own would repeat.
+        second = time.strftime("%Y%m%dT%H%M%S", time.gmtime(started // 1_000_000))
+        self._run_id = f"{second}.{started % 1_000_000:06d}Z"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
