@@ -75,8 +75,9 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Played]:
     folder = tmp_path_factory.mktemp("browser-data")
     with StatsApiServer(port=0) as sim, app_on(folder / "data", sim.port) as app:
         assert sim.wait_for_client(15)
-        sim.play(synthesis.messages(), speed=0)  # stays connected, like the game in its menus
-        matches = wait_for(lambda: settled(app, count))
+        # It stays connected, like the game in its menus.
+        sent = sim.play(synthesis.messages(), speed=0).sent
+        matches = wait_for(lambda: settled(app, count, sent))
         assert matches, f"expected {count} matches, got {len(all_matches(app))}"
         ids = [m["id"] for m in matches]
         _spread_over_days(app.paths.database, ids)

@@ -48,8 +48,8 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Season]:
     folder = tmp_path_factory.mktemp("pages-data")
     with StatsApiServer(port=0) as sim, app_on(folder / "data", sim.port) as app:
         assert sim.wait_for_client(15)
-        sim.play(synthesis.messages(), speed=0, hang_up=True)
-        matches = wait_for(lambda: settled(app, len(truth.matches)))
+        sent = sim.play(synthesis.messages(), speed=0, hang_up=True).sent
+        matches = wait_for(lambda: settled(app, len(truth.matches), sent))
         assert matches, f"expected {len(truth.matches)} matches, got {all_matches(app)}"
         yield Season(app, truth, [m["id"] for m in matches])
 

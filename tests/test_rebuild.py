@@ -54,8 +54,8 @@ def test_rebuild_gives_what_the_live_app_built_and_again_the_same(tmp_path: Path
     )
     with StatsApiServer(port=0) as sim, app_on(data, sim.port) as app:
         assert sim.wait_for_client(15)
-        sim.play(synthesis.messages(), speed=0, hang_up=True)
-        assert wait_for(lambda: settled(app, len(synthesis.truth.matches)))
+        sent = sim.play(synthesis.messages(), speed=0, hang_up=True).sent
+        assert wait_for(lambda: settled(app, len(synthesis.truth.matches), sent))
         busy = companion("--data-dir", str(data), "rebuild")
         assert busy.returncode == EXIT_ALREADY_RUNNING
         assert "quit it first" in busy.stderr
@@ -80,8 +80,8 @@ def test_an_interrupted_rebuild_leaves_the_old_tables(
     synthesis = synthesize(SynthOptions(seed=2, rate=4, matches=2, mode="1v1"))
     with StatsApiServer(port=0) as sim, app_on(data, sim.port) as app:
         assert sim.wait_for_client(15)
-        sim.play(synthesis.messages(), speed=0, hang_up=True)
-        assert wait_for(lambda: settled(app, 2))
+        sent = sim.play(synthesis.messages(), speed=0, hang_up=True).sent
+        assert wait_for(lambda: settled(app, 2, sent))
     before = derived_tables(data / "companion.db")
     monkeypatch.setattr(rebuild_module, "CHUNK", 100)
     seen: list[int] = []
@@ -146,8 +146,8 @@ def test_a_restart_in_the_middle_of_a_match_goes_on_with_it(tmp_path: Path) -> N
         resumed = app.services.live_match()
         assert resumed is not None and resumed.match_id == live["id"]
         assert sim.wait_for_client(15)
-        sim.play(messages[half:], speed=0, hang_up=True)
-        matches = wait_for(lambda: settled(app, 1) and all_matches(app)[0]["state"] != "live")
+        sent = sim.play(messages[half:], speed=0, hang_up=True).sent
+        matches = wait_for(lambda: settled(app, 1, sent) and all_matches(app)[0]["state"] != "live")
         assert matches, [(m["state"], m["teams"]) for m in all_matches(app)]
         assert_detail_is_truth(
             get(app, f"/api/v1/matches/{all_matches(app)[0]['id']}"), synthesis.truth.matches[0]

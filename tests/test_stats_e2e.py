@@ -54,10 +54,27 @@ def all_matches(app: CompanionApp) -> list[dict[str, Any]]:
     return list(reversed(get(app, "/api/v1/matches", limit=500)["matches"]))
 
 
-def settled(app: CompanionApp, count: int) -> list[dict[str, Any]] | None:
-    status = get(app, "/api/v1/status")
-    if status["queue_depth"]:
+def settled(app: CompanionApp, count: int, sent: int | None = None) -> list[dict[str, Any]] | None:
+    """The matches, once there are ``count`` and nothing waits to be applied; with ``sent``
+    (messages the simulator sent this app), only once the feed has read them all and what it
+    read is journaled and applied, and stays so: a fast app is otherwise caught up with half
+    a stream (a block of ticks is handed over within a quarter of a second, or at the end)."""
+
+    def idle() -> dict[str, Any] | None:
+        status: dict[str, Any] = get(app, "/api/v1/status")
+        feed = status["game_feed"]
+        if status["queue_depth"] or (sent is not None and feed["pending_rows"]):
+            return None
+        return status
+
+    status = idle()
+    if status is None or (sent is not None and status["game_feed"]["messages"] < sent):
         return None
+    if sent is not None:
+        time.sleep(0.4)
+        again = idle()
+        if again is None or again["accepted_total"] != status["accepted_total"]:
+            return None
     matches = all_matches(app)
     return matches if len(matches) == count else None
 
@@ -133,8 +150,8 @@ def test_a_season_played_into_the_app_reads_back_as_the_truth(tmp_path: Path) ->
     truth = synthesis.truth
     with StatsApiServer(port=0) as sim, app_on(tmp_path / "data", sim.port) as app:
         assert sim.wait_for_client(15)
-        sim.play(synthesis.messages(), speed=0, hang_up=True)
-        matches = wait_for(lambda: settled(app, len(truth.matches)))
+        sent = sim.play(synthesis.messages(), speed=0, hang_up=True).sent
+        matches = wait_for(lambda: settled(app, len(truth.matches), sent))
         assert matches, f"expected {len(truth.matches)} matches, got {all_matches(app)}"
         for listed, expected in zip(matches, truth.matches, strict=True):
             models.Match.model_validate(listed)
@@ -213,8 +230,8 @@ def test_a_new_session_cuts_and_survives_a_restart(tmp_path: Path) -> None:
     with StatsApiServer(port=0) as sim:
         with app_on(tmp_path / "data", sim.port) as app:
             assert sim.wait_for_client(15)
-            sim.play(first.messages(), speed=0, hang_up=True)
-            assert wait_for(lambda: settled(app, 1))
+            sent = sim.play(first.messages(), speed=0, hang_up=True).sent
+            assert wait_for(lambda: settled(app, 1, sent))
             token = app.services.token
             answer = httpx.post(
                 app.url + "/api/v1/sessions/new", headers={"Authorization": f"Bearer {token}"}
@@ -224,8 +241,8 @@ def test_a_new_session_cuts_and_survives_a_restart(tmp_path: Path) -> None:
             assert refused.status_code == 401
             assert wait_for(lambda: get(app, "/api/v1/sessions/current")["games"] == 0)
             assert sim.wait_for_client(15, newer_than=1)
-            sim.play(second.messages(), speed=0, hang_up=True)
-            assert wait_for(lambda: settled(app, 2))
+            sent += sim.play(second.messages(), speed=0, hang_up=True).sent
+            assert wait_for(lambda: settled(app, 2, sent))
         with app_on(tmp_path / "data", sim.port) as app:
             sessions = get(app, "/api/v1/sessions")["sessions"]
             assert [s["games"] for s in sessions] == [1, 1]
@@ -262,8 +279,8 @@ def test_a_recorded_capture_one_real_goal_and_the_last_live_scoreboard(tmp_path:
     last = next(t for t in reversed(ticks) if not t["Game"].get("bReplay"))
     with StatsApiServer(port=0) as sim, app_on(tmp_path / "data", sim.port) as app:
         assert sim.wait_for_client(15)
-        sim.play(capture.messages, speed=0, hang_up=True)
-        assert wait_for(lambda: settled(app, 1))
+        sent = sim.play(capture.messages, speed=0, hang_up=True).sent
+        assert wait_for(lambda: settled(app, 1, sent))
         (listed,) = all_matches(app)
         detail = get(app, f"/api/v1/matches/{listed['id']}")
     assert len(detail["goals"]) == 1, "the echo after the replay is not a second goal"
