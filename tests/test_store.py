@@ -153,6 +153,21 @@ def test_reset_moves_the_file_and_its_wal_aside(tmp_path: Path) -> None:
     assert path.exists()
 
 
+def test_two_resets_within_a_second_keep_both_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion.storage import database
+
+    monkeypatch.setattr(database, "_stamp", lambda: "20261125T120000")  # one second for both
+    path = tmp_path / "companion.db"
+    open_database(path)
+    first = reset_database(path)
+    open_database(path)
+    second = reset_database(path)
+    assert first is not None and second is not None and first != second
+    assert first.exists() and second.exists()
+
+
 def test_journal_ids_are_never_reused(tmp_path: Path) -> None:
     path = tmp_path / "companion.db"
     open_database(path)

@@ -123,7 +123,12 @@ def reset_database(path: Path) -> Path | None:
     """Move the database and its WAL files aside as ``<name>.broken-<time>``; return the name."""
     if not path.exists():
         return None
-    aside = path.with_name(f"{path.name}.broken-{_stamp()}")
+    stamp = _stamp()
+    aside = path.with_name(f"{path.name}.broken-{stamp}")
+    number = 1
+    while aside.exists():  # a second reset within the second keeps the first one's file
+        number += 1
+        aside = path.with_name(f"{path.name}.broken-{stamp}-{number}")
     for suffix in ("-wal", "-shm"):
         companion_file = path.with_name(path.name + suffix)
         if companion_file.exists():
