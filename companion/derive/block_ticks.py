@@ -109,7 +109,7 @@ class TickColumns:
     )
 
     def __init__(self, header: _Header, block: DecodedBlock, keys: list[str]) -> None:
-        # Column c is the slice values[c::width] (what DecodedBlock.column gives, inlined).
+        # Column c of the block is the slice values[c::width].
         values, width, t0 = block.values, block.width, block.t0_us
         self.times = [t0 + ms * 1000 for ms in values[0::width]]
         # After the time: clock, game bits, ball speed (not needed here), ball team.

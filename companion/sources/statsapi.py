@@ -82,8 +82,8 @@ class StatsApiReader:
         self.port = port
         self._outbox = outbox
         started = run_started_us if run_started_us is not None else now_us()
-        # To the microsecond: a run restarted within the second it started (after a crash, say)
-        # must not continue the old run's streams, whose seqs its own would repeat.
+        # To the microsecond: a run started within the same second as the one before it (a
+        # restart right after a crash) must not reuse its stream names, whose seqs it repeats.
         second = time.strftime("%Y%m%dT%H%M%S", time.gmtime(started // 1_000_000))
         self._run_id = f"{second}.{started % 1_000_000:06d}Z"
         self._stop = threading.Event()

@@ -193,8 +193,8 @@ class TickBlockDecoder:
 def _parse(
     state: DecoderState, block: Mapping[str, Any], with_header: bool, body: bytes, text: bytes
 ) -> tuple[dict[str, Any], list[int], dict[int, bytes], bytes]:
-    """Header, the rows (their values one after another), keyframe
-    texts and the next reference of one block's streams."""
+    """Header, the rows (their values one after another), keyframe texts and the next
+    reference of one block's streams."""
     count, columns = BODY.unpack_from(body)
     if count != block["count"] or count < 1:
         raise ValueError("the tick block's count does not match its payload")
