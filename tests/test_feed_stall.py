@@ -41,6 +41,17 @@ def serve_once(listener: socket.socket, payload: bytes, done: dict[str, float]) 
         time.sleep(1.0)
 
 
+def start_serving(payload: bytes) -> tuple[socket.socket, threading.Thread, dict[str, float]]:
+    """A loopback listener that serves ``payload`` to its first client (``serve_once``)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    done: dict[str, float] = {}
+    sender = threading.Thread(target=serve_once, args=(listener, payload, done), daemon=True)
+    sender.start()
+    return listener, sender, done
+
+
 def test_reader_drains_while_the_writer_is_held(writer: Writer, db_path: Path) -> None:
     messages = []
     for n in range(1, MESSAGES + 1):
@@ -51,12 +62,7 @@ def test_reader_drains_while_the_writer_is_held(writer: Writer, db_path: Path) -
     payload = b"".join(messages)
     assert len(payload) > 16 * 1024 * 1024, "more than any socket buffer holds"
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    done: dict[str, float] = {}
-    sender = threading.Thread(target=serve_once, args=(listener, payload, done), daemon=True)
-    sender.start()
+    listener, _sender, done = start_serving(payload)
 
     gate = threading.Event()
     writer.call(lambda conn: gate.wait(30))  # storage stalls: nothing commits
@@ -99,18 +105,13 @@ def test_reader_drains_while_the_writer_is_held(writer: Writer, db_path: Path) -
 
 
 def test_two_runs_started_within_one_second_journal_apart(writer: Writer, db_path: Path) -> None:
-    """A run restarted within the second the one before started (after a crash, say) reads
-    into streams of its own: its seqs start at 1 again and are new events, not repeats."""
+    """A run started within the same second as the one before it (a restart right after a
+    crash) reads into streams of its own: its seqs start at 1 again and are new events."""
     payload = b"".join(wire("BallHit", {"Index": n}) for n in range(1, 4))
     outbox = JournalOutbox(writer.submit)
     started = 1_790_000_000_000_000  # a whole second; the second run starts 1 µs later
     for run in range(2):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-        done: dict[str, float] = {}
-        sender = threading.Thread(target=serve_once, args=(listener, payload, done), daemon=True)
-        sender.start()
+        listener, sender, done = start_serving(payload)
         port = listener.getsockname()[1]
         reader = StatsApiReader("127.0.0.1", port, outbox, run_started_us=started + run)
         reader.start()
