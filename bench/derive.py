@@ -160,7 +160,7 @@ def child_rebuild(db: Path, compiled: Path | None, workers: int = 1) -> dict[str
 
 def run_child_rebuild(db: Path, workers: int) -> None:
     """``--child-rebuild``: one rebuild, its figures as one JSON line on stdout."""
-    import companion.derive.telemetry as telemetry
+    from companion.tickblock.payload import COMPILED
 
     conn = connect(db)
     cpu = time.process_time()
@@ -169,7 +169,7 @@ def run_child_rebuild(db: Path, workers: int) -> None:
     conn.close()
     figures = {"cpu": cpu, "seconds": outcome.seconds, "matches": outcome.matches}
     figures["spans"] = outcome.spans
-    figures["compiled"] = not str(telemetry.__file__).endswith(".py")
+    figures["compiled"] = COMPILED
     print(json.dumps(figures))
 
 
